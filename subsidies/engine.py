@@ -74,6 +74,8 @@ class DinerFacts:
     ``walk_in`` (a valid resident ID typed at the till, not registered), ``ticket`` (a
     one-time daily free-meal ticket) or ``anonymous`` (no credential: menu price).
     ``suspended`` covers a suspended diner as well as a revoked or invalid credential.
+    ``resident`` matters for registered diners only: whether a walk-in counts as a
+    resident is the policy's choice (``walk_in_id_counts_as_resident``).
     """
 
     kind: DinerKind
@@ -134,7 +136,9 @@ class Counters:
 
     ``free_meals_used``: free welfare meals already granted today at this canteen.
     ``diner_subsidised``: subsidised meals this diner already had today (this meal period
-    when the policy limits per period); for a ticket, the times the ticket was used.
+    when the policy limits per period); for a walk-in, counted under the pseudonym of the
+    resident ID (``subsidies.resident_id.pseudonym``), never the number; for a ticket,
+    the times the ticket was used.
     """
 
     free_meals_used: int = 0

@@ -38,17 +38,20 @@ def free_meal_granted(amount_fen: int) -> Reason:
 # -- why a benefit does not apply ----------------------------------------------------------
 
 def no_birth_date() -> Reason:
+    """Age tier refused: the diner's record has no date of birth."""
     return ("档案中没有出生日期，无法核对年龄",
             "No date of birth on file, so age cannot be checked")
 
 
 def birth_date_after(birth_date: date, business_date: date) -> Reason:
+    """Age tier refused: the recorded date of birth is after the business date."""
     return (f"档案中的出生日期 {birth_date.isoformat()} 晚于营业日 {business_date.isoformat()}，请核对档案",
             f"The date of birth on file ({birth_date.isoformat()}) is after the business date "
             f"({business_date.isoformat()}); please check the record")
 
 
 def too_young(age: int, youngest_tier: int | None) -> Reason:
+    """Age tier refused: below the youngest tier (or the policy has no tiers)."""
     if youngest_tier is None:
         return ("本期政策没有长者优惠", "This policy version has no age discount")
     return (f"未满{youngest_tier}周岁（现{age}周岁），不享受长者优惠",
@@ -56,6 +59,7 @@ def too_young(age: int, youngest_tier: int | None) -> Reason:
 
 
 def not_resident(*, walk_in: bool) -> Reason:
+    """Age tier refused: the policy requires residents and this diner does not count as one."""
     if walk_in:
         return ("长者优惠仅限本社区登记居民，现场核验身份证不适用",
                 "The age discount is for registered community residents; "
@@ -65,6 +69,7 @@ def not_resident(*, walk_in: bool) -> Reason:
 
 
 def not_a_worker(*, walk_in: bool) -> Reason:
+    """Free meal refused: not registered in a welfare category (the category is never named)."""
     if walk_in:
         return ("公益套餐需凭登记的餐券领取",
                 "The free welfare meal needs a registered meal voucher")
@@ -73,12 +78,14 @@ def not_a_worker(*, walk_in: bool) -> Reason:
 
 
 def worker_not_verified() -> Reason:
+    """Free meal refused: registered, but the category is not verified yet."""
     return ("领取公益套餐的资格尚未核验，请到社区办理",
             "Eligibility for the free welfare meal has not been verified yet; "
             "please see community staff")
 
 
 def ticket_wrong_date(ticket_date: date | None) -> Reason:
+    """Free meal refused: the one-time ticket is for another business date."""
     if ticket_date is None:
         return ("公益餐券没有有效日期", "This free-meal ticket has no valid date")
     return (f"公益餐券仅限 {ticket_date.isoformat()} 当日使用",
@@ -86,10 +93,12 @@ def ticket_wrong_date(ticket_date: date | None) -> Reason:
 
 
 def no_welfare_item() -> Reason:
+    """Free meal refused: the order has no welfare set meal to make free."""
     return ("订单中没有公益套餐", "There is no welfare set meal in the order")
 
 
 def free_meals_gone(used: int, per_day: int) -> Reason:
+    """Free meal refused: today's cap is reached; shows used/cap."""
     return (f"今日公益套餐已发完（{used}/{per_day}）",
             f"Today's free welfare meals are all taken ({used}/{per_day})")
 
@@ -97,16 +106,19 @@ def free_meals_gone(used: int, per_day: int) -> Reason:
 # -- why nothing was considered at all ------------------------------------------------------
 
 def no_credential() -> Reason:
+    """Nothing considered: no voucher, ticket or resident ID was presented."""
     return ("未出示餐券或身份证，按菜单价结算",
             "No meal voucher or resident ID presented: menu price")
 
 
 def suspended() -> Reason:
+    """Nothing considered: the diner or the credential is suspended, revoked or invalid."""
     return ("餐券已停用或无效，按菜单价结算，请到社区咨询",
             "The meal voucher is suspended or invalid: menu price; please see community staff")
 
 
 def outside_meal_period(periods: tuple[MealPeriod, ...]) -> Reason:
+    """Nothing considered: per-period limits apply and the time is outside every period."""
     hours = "、".join(f"{p.name} {p.start:%H:%M}–{p.end:%H:%M}" for p in periods)
     hours_en = ", ".join(f"{p.name} {p.start:%H:%M}–{p.end:%H:%M}" for p in periods)
     return (f"现在不在供餐时段（{hours}），不享受补贴",
@@ -114,6 +126,7 @@ def outside_meal_period(periods: tuple[MealPeriod, ...]) -> Reason:
 
 
 def limit_reached(*, ticket: bool, limit_per: str, period: str, limit: int) -> Reason:
+    """Nothing considered: the diner's (or ticket's) limit is used up."""
     if ticket:
         return ("该公益餐券已使用", "This free-meal ticket has already been used")
     if limit_per == "period":
@@ -124,4 +137,5 @@ def limit_reached(*, ticket: bool, limit_per: str, period: str, limit: int) -> R
 
 
 def empty_order() -> Reason:
+    """Nothing considered: there is nothing to pay."""
     return ("订单为空，请先点餐", "The order is empty: add dishes first")
