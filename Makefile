@@ -1,0 +1,49 @@
+# Two commands set everything up: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test test-fast fuzz bench system-deps clean
+
+# Stamps make the second run fast: pip runs again only when pyproject.toml changes.
+$(VENV)/.run-stamp: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.test-stamp: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.run-stamp
+
+# Debian packages the PDFs, browser tests and QR checks need (only installed when missing;
+# needs root, as on CI).  The CJK font is embedded in every PDF we render.
+SYSTEM_TOOLS := /usr/bin/chromium:chromium /usr/bin/pdftoppm:poppler-utils /usr/bin/zbarimg:zbar-tools \
+  /usr/share/fonts/truetype/wqy/wqy-microhei.ttc:fonts-wqy-microhei
+system-deps:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do f=$${pair%%:*}; p=$${pair##*:}; \
+	  [ -e "$$f" ] || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (install them with apt-get as root)"; fi; fi
+
+run: $(VENV)/.run-stamp
+	@$(MAKE) -s system-deps || true
+	CANTEEN_ENV=development $(BIN)/canteen init --if-missing --with-demo
+	CANTEEN_ENV=development $(BIN)/canteen serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.test-stamp system-deps
+	$(BIN)/python -m pytest -q
+
+fuzz: $(VENV)/.test-stamp
+	CANTEEN_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest -q tests/security/test_fuzz.py
+
+bench: $(VENV)/.test-stamp
+	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,121 @@
+"""The canteen till: a Flask app (create_app) with one blueprint per area."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, redirect, url_for
+from flask_login import current_user
+from flask_openapi3 import Info, OpenAPI
+from pydantic import ValidationError
+
+from pos.config import Settings, load_settings
+from pos.db import Database
+
+home_bp = Blueprint("home", __name__)
+health_bp = Blueprint("health", __name__)
+
+
+@home_bp.route("/")
+def index():
+    from pos.auth import start_page_for
+
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return redirect(start_page_for(current_user.role))
+
+
+@health_bp.route("/healthz")
+def healthz():
+    return jsonify({"ok": True})
+
+
+def _validation_error(e: ValidationError):
+    """Pydantic's refusal as our JSON error shape (422, a message a person can read)."""
+    problems = []
+    for err in e.errors(include_url=False, include_context=False, include_input=False):
+        where = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        problems.append(f"{where}: {err.get('msg')}")
+    en = "; ".join(problems[:5]) or "invalid request"
+    resp = jsonify({"error": {"code": "invalid_request", "message": f"请求内容有误 / {en}",
+                              "message_zh": "请求内容有误", "message_en": en, "problems": problems}})
+    resp.status_code = 422
+    return resp
+
+
+def _security_headers(resp):
+    resp.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'")
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("X-Frame-Options", "DENY")
+    # Voucher URLs carry tokens: never send them to another site in a Referer.
+    resp.headers.setdefault("Referrer-Policy", "no-referrer")
+    resp.headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+    return resp
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
+    """Build the app.  ``test_config`` may carry ``CANTEEN`` (a Settings) and Flask options."""
+    test_config = dict(test_config or {})
+    settings: Settings = test_config.pop("CANTEEN", None) or load_settings()
+    app = OpenAPI(
+        __name__,
+        info=Info(title="Canteen till API", version="1",
+                  description="Neighbourhood canteen till and subsidy system. Money is integer fen."),
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer"},
+                          "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
+        doc_ui=False, doc_prefix="/api/v1", doc_url="/openapi.json",
+        validation_error_status=422, validation_error_callback=_validation_error,
+        instance_path=settings.instance_path, instance_relative_config=False,
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        CANTEEN=settings,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        MAX_CONTENT_LENGTH=1 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session (a shift)
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    app.config.update(test_config)
+    app.extensions["canteen_db"] = test_config.get("DATABASE") or Database(settings.database_url)
+
+    from pos.auth import csrf, init_auth
+    from pos.errors import register_error_handlers
+    from pos.i18n import init_i18n
+    from pos.api import api
+
+    init_i18n(app)
+    init_auth(app)
+    register_error_handlers(app)
+    app.register_blueprint(home_bp)
+    app.register_blueprint(health_bp)
+    for register in _area_registrars():
+        register(app)
+    csrf.exempt(api)  # the access hook applies CSRF to cookie-authenticated API calls
+    app.register_api(api)
+    # The OpenAPI document, generated from the pydantic models that validate requests.
+    app.add_url_rule("/api/v1/openapi.json", "api_doc", lambda: jsonify(app.api_doc))
+    app.after_request(_security_headers)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    return app
+
+
+def _area_registrars():
+    """Each area module exposes ``register(app)`` to add its blueprints."""
+    import importlib
+
+    for name in ("pos.backoffice", "pos.vouchers", "pos.till", "pos.reports_views"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:
+                continue  # that area is not part of this build yet
+            raise
+        yield module.register

@@ -1,0 +1,48 @@
+"""Who may use which route: one table, read by a before-request hook.
+
+Every endpoint of the app is declared here with the roles that may call it.  A route
+missing from the table refuses everyone (403), so a new route is closed until someone
+decides who may use it.  tests/test_access.py walks every registered route with every
+role and anonymously and checks the answer against this table.
+
+Canteen scope (a cashier of one canteen cannot sell for another; an accountant sees only
+their community) is checked by the views with :func:`pos.auth.require_canteen`.
+"""
+from __future__ import annotations
+
+PUBLIC = frozenset({"anonymous"})
+ROLES = ("cashier", "supervisor", "accountant", "registrar", "admin")
+STAFF = frozenset(ROLES)
+TILL = frozenset({"cashier", "supervisor", "admin"})
+SUPERVISE = frozenset({"supervisor", "admin"})
+REGISTRY = frozenset({"registrar", "admin"})
+ACCOUNTS = frozenset({"accountant", "supervisor", "admin"})
+ACCOUNTANT = frozenset({"accountant", "admin"})
+ADMIN = frozenset({"admin"})
+
+ROUTE_ROLES: dict[str, frozenset[str]] = {
+    # --- foundation -------------------------------------------------------------
+    "static": PUBLIC,
+    "health.healthz": PUBLIC,
+    "home.index": PUBLIC,  # redirects to the sign-in page or the user's start page
+    "auth.login": PUBLIC,
+    "auth.logout": STAFF,
+    "auth.set_language": PUBLIC,
+    "api_doc": PUBLIC,  # /api/v1/openapi.json
+    "api.auth_token": PUBLIC,
+    "api.auth_token_revoke": STAFF,
+    # --- back office and vouchers (issue: back office) ----------------------------
+    # --- till (issue: till) -------------------------------------------------------
+    # --- reports and day close (issue: reports) -----------------------------------
+    # --- security and administration ----------------------------------------------
+}
+
+
+def allowed(endpoint: str | None, role: str | None) -> bool | None:
+    """True/False for a declared endpoint; None when the endpoint is not declared."""
+    roles = ROUTE_ROLES.get(endpoint or "")
+    if roles is None:
+        return None
+    if roles is PUBLIC or "anonymous" in roles:
+        return True
+    return role in roles

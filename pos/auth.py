@@ -1,0 +1,193 @@
+"""Sign-in: the login page (session cookie) for browsers, bearer tokens for scripts, and
+the access hook that applies pos/access.py to every request."""
+from __future__ import annotations
+
+import secrets
+
+from flask import (Blueprint, Flask, abort, current_app, g, make_response, redirect, render_template,
+                   request, session as flask_session, url_for)
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFProtect
+
+from pos.access import allowed
+from pos.db import Database
+from pos.errors import ApiError, wants_json
+from pos.models import StaffUser
+from pos.store import staff as staff_store
+from pos.store.audit import audit
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+START_PAGES = {  # where each role lands after signing in (endpoint names; first that exists wins)
+    "cashier": ("till.index",),
+    "supervisor": ("till.index",),
+    "registrar": ("backoffice.diners",),
+    "accountant": ("reports.index",),
+    "admin": ("backoffice.index", "till.index"),
+}
+
+
+class Staff(UserMixin):
+    """The signed-in staff member (a detached copy of the row; no lazy loading)."""
+
+    def __init__(self, row: StaffUser):
+        self.id = row.id
+        self.username = row.username
+        self.display_name = row.display_name
+        self.role = row.role
+        self.canteen_id = row.canteen_id
+        self.community = row.community
+
+    def get_id(self) -> str:
+        return self.id
+
+
+def db() -> Database:
+    return current_app.extensions["canteen_db"]
+
+
+def client_address() -> str:
+    return request.remote_addr or ""
+
+
+def require_canteen(canteen_id: str) -> None:
+    """Refuse (403) a user tied to another canteen or community."""
+    user = current_user
+    if user.role == "admin" and user.canteen_id is None:
+        return
+    if user.canteen_id is not None and user.canteen_id != canteen_id:
+        raise ApiError(403, "other_canteen", "不能操作其他食堂的数据", "this belongs to another canteen")
+    if user.canteen_id is None and user.community:
+        settings = current_app.config["CANTEEN"]
+        try:
+            community = settings.canteen(canteen_id).community
+        except KeyError:
+            raise ApiError(404, "unknown_canteen", "没有这个食堂", "unknown canteen") from None
+        if community != user.community:
+            raise ApiError(403, "other_community", "不能查看其他社区的数据", "this belongs to another community")
+
+
+def user_canteen() -> str:
+    """The canteen the signed-in user works at (the first configured one for district staff)."""
+    return current_user.canteen_id or current_app.config["CANTEEN"].default_canteen.code
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    with db().session() as s:
+        row = s.get(StaffUser, user_id)
+        if row is None or not row.active:
+            return None
+        # A session from before a sign-out everywhere / password reset is not honoured.
+        return Staff(row)
+
+
+@login_manager.request_loader
+def _load_from_bearer(req):
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    with db().session() as s:
+        row = staff_store.user_for_token(session=s, token=header[7:].strip())
+        if row is None:
+            return None
+        g.auth_via_token = True
+        return Staff(row)
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    if wants_json():
+        raise ApiError(401, "not_signed_in", "请先登录", "sign in first")
+    return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+
+
+def check_access():
+    """before_request: apply the route table; undeclared routes refuse."""
+    endpoint = request.endpoint
+    if endpoint is None:
+        return None  # routing will answer 404/405
+    role = current_user.role if current_user.is_authenticated else None
+    verdict = allowed(endpoint, role)
+    if verdict is None:
+        abort(403, f"route {endpoint} has no access declaration")
+    if not verdict:
+        if role is None:
+            return current_app.login_manager.unauthorized()
+        raise ApiError(403, "forbidden", "您的角色无权使用此功能", f"role {role} may not use this")
+    # Browser (cookie) requests to the JSON API need the CSRF token too; bearer-token
+    # clients send no cookies, so cross-site forgery does not reach them.
+    if (request.path.startswith("/api/") and request.method not in ("GET", "HEAD", "OPTIONS")
+            and current_user.is_authenticated and not g.get("auth_via_token")):
+        csrf.protect()
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    settings = current_app.config["CANTEEN"]
+    error = None
+    if request.method == "POST":
+        try:
+            with db().transaction() as s:
+                row = staff_store.authenticate(
+                    session=s, username=request.form.get("username", ""), password=request.form.get("password", ""),
+                    address=client_address(), max_failures=settings.security.login_max_failures,
+                    window_minutes=settings.security.login_window_minutes)
+                if row is not None:
+                    audit(session=s, action="login", actor=row, canteen_id=row.canteen_id, address=client_address())
+                    staff = Staff(row)
+            if row is None:
+                raise ApiError(401, *staff_store.BAD_CREDENTIALS)
+        except ApiError as e:
+            if e.status not in (401, 429):
+                raise
+            error = e
+        else:
+            flask_session.clear()  # a fresh session on sign-in (no fixation)
+            flask_session["sid"] = secrets.token_hex(16)
+            login_user(staff)
+            nxt = request.args.get("next") or ""
+            if nxt.startswith("/") and not nxt.startswith("//"):
+                return redirect(nxt)
+            return redirect(url_for("home.index"))
+    status = 200 if error is None else error.status
+    return render_template("login.html", error=error), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    with db().transaction() as s:
+        audit(session=s, action="logout", actor=current_user.username, canteen_id=current_user.canteen_id,
+              address=client_address())
+    logout_user()
+    flask_session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/lang/<lang>")
+def set_language(lang: str):
+    nxt = request.args.get("next") or "/"
+    if not nxt.startswith("/") or nxt.startswith("//"):
+        nxt = "/"
+    resp = make_response(redirect(nxt))
+    if lang in ("zh", "en"):
+        resp.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return resp
+
+
+def start_page_for(role: str) -> str:
+    for endpoint in START_PAGES.get(role, ()):
+        if endpoint in current_app.view_functions:
+            return url_for(endpoint)
+    return url_for("home.staff_home") if "home.staff_home" in current_app.view_functions else url_for("auth.login")
+
+
+def init_auth(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    app.register_blueprint(bp)
+    app.before_request(check_access)

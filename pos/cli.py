@@ -1,0 +1,156 @@
+"""The `canteen` command, built on Flask's CLI.
+
+Configuration mistakes print one line naming the key and exit with status 2.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from pos.config import ConfigError, load_settings
+
+
+def _create_app():
+    from pos import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(name="canteen", create_app=_create_app, add_default_commands=False, load_dotenv=False,
+                 help="Neighbourhood canteen till and subsidy system.")
+
+
+def _db():
+    return current_app.extensions["canteen_db"]
+
+
+@cli.command("check-config")
+def check_config():
+    """Validate config.toml and the environment (secrets) without starting anything."""
+    s = load_settings()
+    versions = ", ".join(f"{v.version} from {v.effective_from}" for v in s.policy.versions)
+    click.echo(f"{os.path.basename(s.config_path)}: OK — {len(s.canteens)} canteen(s) "
+               f"({', '.join(c.code for c in s.canteens)}); policy versions: {versions}; "
+               f"database: {s.database_url.split('@')[-1]}; mode: {'development' if s.development else 'production'}")
+
+
+@cli.command("init")
+@click.option("--force", is_flag=True, help="Erase an existing database and start again.")
+@click.option("--if-missing", is_flag=True, help="Do nothing (status 0) when the database exists.")
+@click.option("--with-demo", is_flag=True, help="Load the demo canteen after creating the database.")
+@with_appcontext
+def init(force: bool, if_missing: bool, with_demo: bool):
+    """Create the database from schema.sql (refuses an existing one without --force)."""
+    from pos.db import DatabaseExists, has_schema, init_schema
+    from pos.store.canteens import sync_canteens
+
+    db = _db()
+    if if_missing and has_schema(db.engine):
+        click.echo("database already initialised; left as it is")
+        return
+    try:
+        init_schema(db.engine, force=force)
+    except DatabaseExists as e:
+        click.echo(f"canteen init: {e}", err=True)
+        sys.exit(1)
+    with db.transaction() as s:
+        sync_canteens(session=s, settings=current_app.config["CANTEEN"])
+    click.echo(f"database created at {db.url.split('@')[-1]}")
+    if with_demo:
+        from pos.demo import load_demo
+
+        click.echo(load_demo(current_app))
+
+
+@cli.command("demo")
+@with_appcontext
+def demo():
+    """Load the demo canteen: menu, staff per role, diners, a week of history."""
+    from pos.demo import load_demo
+
+    click.echo(load_demo(current_app))
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
+def serve(host: str, port: int, threads: int):
+    """Serve the till with a production WSGI server (waitress)."""
+    from waitress import serve as waitress_serve
+
+    from pos.db import has_schema
+    from pos.store.canteens import sync_canteens
+
+    db = _db()
+    if not has_schema(db.engine):
+        click.echo("canteen serve: the database is not initialised; run `canteen init` first", err=True)
+        sys.exit(1)
+    with db.transaction() as s:
+        sync_canteens(session=s, settings=current_app.config["CANTEEN"])
+    click.echo(f"serving the till on http://{host}:{port}/")
+    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="canteen")
+
+
+@cli.group("user")
+def user():
+    """Staff accounts."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["cashier", "supervisor", "accountant", "registrar", "admin"]))
+@click.option("--canteen", "canteen_code", default=None, help="Canteen code the account works at.")
+@click.option("--name", "display_name", default="", help="Name shown on the till.")
+@with_appcontext
+def user_add(username: str, role: str, canteen_code: str | None, display_name: str):
+    """Add a staff account.  The password comes from CANTEEN_PASSWORD or a prompt; a
+    supervisor's void-approval PIN from CANTEEN_PIN or a prompt."""
+    from pos.errors import ApiError
+    from pos.store.audit import audit
+    from pos.store.staff import create_user
+
+    password = os.environ.get("CANTEEN_PASSWORD") or click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    pin = None
+    if role in ("supervisor", "admin"):
+        pin = os.environ.get("CANTEEN_PIN") or (
+            click.prompt("Void-approval PIN (4-8 digits, empty for none)", hide_input=True, default="", show_default=False)
+            if sys.stdin.isatty() else None) or None
+    try:
+        with _db().transaction() as s:
+            row = create_user(session=s, username=username, password=password, role=role, pin=pin,
+                              display_name=display_name, canteen_id=canteen_code)
+            audit(session=s, action="staff_created", actor="cli", canteen_id=canteen_code, target=row.id,
+                  detail={"username": username, "role": role})
+    except ApiError as e:
+        click.echo(f"canteen user add: {e.en}", err=True)
+        sys.exit(1)
+    click.echo(f"added {role} {username}" + (f" at {canteen_code}" if canteen_code else ""))
+
+
+def _area_commands():
+    for name in ("pos.cli_reports", "pos.cli_ledger"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:
+                continue
+            raise
+        module.register(cli)
+
+
+_area_commands()
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="canteen")
+    except ConfigError as e:
+        click.echo(str(e), err=True)
+        sys.exit(2)

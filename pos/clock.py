@@ -1,0 +1,47 @@
+"""The clock: "now" in UTC, and the business date in the canteen's time zone.
+
+``CANTEEN_NOW`` (ISO 8601 with an offset, e.g. ``2026-03-01T00:30:00+08:00``) fixes now
+for demos and tests.  The business date is the local date where the canteen is: a sale at
+00:30 Beijing time belongs to that day, although UTC still says yesterday.
+"""
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+
+class ClockError(ValueError):
+    pass
+
+
+def now_utc() -> datetime:
+    """Aware UTC now, or the instant fixed by CANTEEN_NOW."""
+    fixed = os.environ.get("CANTEEN_NOW")
+    if fixed:
+        try:
+            value = datetime.fromisoformat(fixed)
+        except ValueError:
+            raise ClockError(f"CANTEEN_NOW must be ISO 8601 with an offset, got {fixed!r}") from None
+        if value.tzinfo is None:
+            raise ClockError(f"CANTEEN_NOW must carry a UTC offset, got {fixed!r}")
+        return value.astimezone(timezone.utc)
+    return datetime.now(timezone.utc)
+
+
+def naive_utc(moment: datetime | None = None) -> datetime:
+    """UTC without tzinfo, the form stored in TIMESTAMP columns."""
+    return (moment or now_utc()).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def local_now(tz: str, moment: datetime | None = None) -> datetime:
+    return (moment or now_utc()).astimezone(ZoneInfo(tz))
+
+
+def business_date(tz: str, moment: datetime | None = None) -> date:
+    """The canteen's local date at ``moment`` (default now)."""
+    return local_now(tz, moment).date()
+
+
+def local_time(tz: str, moment: datetime | None = None) -> time:
+    return local_now(tz, moment).time().replace(tzinfo=None)

@@ -1,0 +1,116 @@
+"""Database engines and sessions.
+
+SQLite: WAL, foreign keys on, synchronous=FULL, a busy timeout, and write transactions
+that start with BEGIN IMMEDIATE (a deferred transaction that reads and then writes fails
+with "database is locked" when two tills sell at once).  PostgreSQL via psycopg 3.
+
+schema.sql is the source of truth; :func:`init_schema` runs it unchanged on both engines.
+"""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, create_engine
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
+BUSY_TIMEOUT_MS = 10_000
+
+
+class DatabaseExists(Exception):
+    """init refused: the database already holds the canteen schema."""
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+                               **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn, _record):
+            # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return create_engine(url, **kwargs)
+
+
+class Database:
+    """One engine per app; short sessions per request or per command."""
+
+    def __init__(self, url: str, **engine_kwargs):
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+        self.is_sqlite = url.startswith("sqlite")
+        self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+
+    def session(self) -> Session:
+        """A session for reading (deferred transaction on SQLite)."""
+        return Session(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction: BEGIN IMMEDIATE on SQLite; commits on success, rolls back
+        everything on any exception."""
+        with Session(self._write_engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def schema_statements(sql: str | None = None) -> list[str]:
+    """schema.sql split into statements (comments removed)."""
+    sql = SCHEMA_PATH.read_text(encoding="utf-8") if sql is None else sql
+    without_comments = "\n".join(re.sub(r"--.*$", "", line) for line in sql.splitlines())
+    return [s.strip() for s in without_comments.split(";") if s.strip()]
+
+
+def has_schema(engine: Engine) -> bool:
+    return inspect(engine).has_table("schema_version")
+
+
+def drop_all(engine: Engine) -> None:
+    """Drop every table of the schema (used by `init --force` and tests)."""
+    from sqlmodel import SQLModel
+
+    import pos.models  # noqa: F401  (registers the tables)
+
+    with engine.begin() as conn:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}"' + ("" if engine.dialect.name == "sqlite" else " CASCADE")))
+
+
+def init_schema(engine: Engine, *, force: bool = False) -> None:
+    """Create the database from schema.sql.  Refuses an existing one unless ``force``."""
+    if has_schema(engine):
+        if not force:
+            raise DatabaseExists("the database already holds the canteen schema; "
+                                 "nothing was changed (use --force to erase it and start again)")
+        drop_all(engine)
+    with engine.begin() as conn:
+        for stmt in schema_statements():
+            conn.exec_driver_sql(stmt)

@@ -1,0 +1,53 @@
+"""Chinese first, English on request.
+
+Source strings are written in Chinese; English comes from gettext catalogues
+(``pos/translations/en/*.po``), read with Babel at start-up so there is no compile step.
+One catalogue per area keeps translators (and reviewers) on small files.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+from flask import Flask, g, request
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+LANGUAGES = ("zh", "en")
+
+
+def load_catalogues() -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for lang_dir in sorted(TRANSLATIONS.iterdir()) if TRANSLATIONS.exists() else []:
+        table: dict[str, str] = {}
+        for po in sorted(lang_dir.glob("*.po")):
+            with po.open("rb") as f:
+                for msg in read_po(f):
+                    if msg.id and msg.string:
+                        table[msg.id] = msg.string
+        out[lang_dir.name] = table
+    return out
+
+
+def current_language() -> str:
+    lang = getattr(g, "lang", None)
+    if lang:
+        return lang
+    from flask import current_app
+
+    lang = request.args.get("lang") or request.cookies.get("lang") or current_app.config["CANTEEN"].language
+    g.lang = lang if lang in LANGUAGES else "zh"
+    return g.lang
+
+
+def gettext(message: str, **params) -> str:
+    from flask import current_app
+
+    lang = current_language()
+    if lang != "zh":
+        message = current_app.extensions["canteen_i18n"].get(lang, {}).get(message, message)
+    return message.format(**params) if params else message
+
+
+def init_i18n(app: Flask) -> None:
+    app.extensions["canteen_i18n"] = load_catalogues()
+    app.jinja_env.globals.update(_=gettext, current_language=current_language)

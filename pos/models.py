@@ -1,0 +1,290 @@
+"""SQLModel classes mapped onto schema.sql (the source of truth).
+
+tests/test_schema.py builds the database from schema.sql and checks these classes agree
+with it table by table and column by column.  Never call ``create_all`` in the app.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import NaiveDatetime as datetime  # UTC, stored without offset in TIMESTAMP columns
+from typing import Optional
+
+from sqlalchemy import Column, Text
+from sqlmodel import Field, SQLModel
+
+from pos.ids import new_id
+
+
+def _id() -> str:
+    return Field(default_factory=new_id, primary_key=True)
+
+
+class SchemaVersion(SQLModel, table=True):
+    __tablename__ = "schema_version"
+    version: int = Field(primary_key=True)
+    applied_at: datetime
+    description: str
+
+
+class Canteen(SQLModel, table=True):
+    __tablename__ = "canteens"
+    id: str = Field(primary_key=True)
+    name: str
+    community: str
+    timezone: str
+    chain_seq: int = 0
+    chain_head: str = ""
+
+
+class StaffUser(SQLModel, table=True):
+    __tablename__ = "staff_users"
+    id: str = _id()
+    username: str = Field(unique=True)
+    display_name: str
+    password_hash: str
+    pin_hash: Optional[str] = None
+    role: str
+    canteen_id: Optional[str] = Field(default=None, foreign_key="canteens.id")
+    community: Optional[str] = None
+    active: bool = True
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_tokens"
+    id: str = _id()
+    user_id: str = Field(foreign_key="staff_users.id")
+    token_hash: str = Field(unique=True)
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: Optional[datetime] = None
+
+
+class LoginAttempt(SQLModel, table=True):
+    __tablename__ = "login_attempts"
+    id: str = _id()
+    kind: str
+    username: str
+    address: str
+    succeeded: bool
+    at: datetime
+
+
+class MenuItem(SQLModel, table=True):
+    __tablename__ = "menu_items"
+    id: str = _id()
+    canteen_id: str = Field(foreign_key="canteens.id")
+    name: str
+    name_en: str = ""
+    category: str
+    price_fen: int
+    welfare_meal: bool = False
+    available: bool = True
+    sort_order: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class Diner(SQLModel, table=True):
+    __tablename__ = "diners"
+    id: str = _id()
+    name: str
+    id_hmac: str = Field(unique=True)
+    id_masked: str
+    birth_date: date
+    resident: bool = False
+    community: str
+    worker_category: Optional[str] = None
+    worker_proof: str = ""
+    worker_verified_by: Optional[str] = Field(default=None, foreign_key="staff_users.id")
+    worker_verified_at: Optional[datetime] = None
+    phone: Optional[str] = None
+    suspended: bool = False
+    created_by: str = Field(foreign_key="staff_users.id")
+    created_at: datetime
+    updated_at: datetime
+
+
+class DinerChange(SQLModel, table=True):
+    __tablename__ = "diner_changes"
+    id: str = _id()
+    diner_id: str = Field(foreign_key="diners.id")
+    staff_id: str = Field(foreign_key="staff_users.id")
+    at: datetime
+    field: str
+    old_value: str
+    new_value: str
+
+
+class Voucher(SQLModel, table=True):
+    __tablename__ = "vouchers"
+    id: str = _id()
+    diner_id: str = Field(foreign_key="diners.id")
+    version: int
+    code: str = Field(unique=True)
+    status: str
+    valid_until: date
+    issued_by: str = Field(foreign_key="staff_users.id")
+    issued_at: datetime
+    revoked_at: Optional[datetime] = None
+
+
+class Ticket(SQLModel, table=True):
+    __tablename__ = "tickets"
+    id: str = _id()
+    canteen_id: str = Field(foreign_key="canteens.id")
+    business_date: date
+    code: str = Field(unique=True)
+    issued_by: str = Field(foreign_key="staff_users.id")
+    issued_at: datetime
+
+
+class Shift(SQLModel, table=True):
+    __tablename__ = "shifts"
+    id: str = _id()
+    canteen_id: str = Field(foreign_key="canteens.id")
+    cashier_id: str = Field(foreign_key="staff_users.id")
+    business_date: date
+    opened_at: datetime
+    opening_float_fen: int
+    closed_at: Optional[datetime] = None
+    counted_cash_fen: Optional[int] = None
+    expected_cash_fen: Optional[int] = None
+
+
+class _Chained(SQLModel):
+    """Columns of a row in the per-canteen hash chain (see pos/store/ledger.py)."""
+
+    chain_seq: int
+    prev_hash: str
+    row_hash: str
+
+
+class Sale(_Chained, table=True):
+    __tablename__ = "sales"
+    id: str = _id()
+    canteen_id: str = Field(foreign_key="canteens.id")
+    business_date: date
+    sold_at: datetime
+    local_hour: int
+    receipt_no: int
+    shift_id: str = Field(foreign_key="shifts.id")
+    cashier_id: str = Field(foreign_key="staff_users.id")
+    credential_kind: str
+    diner_id: Optional[str] = Field(default=None, foreign_key="diners.id")
+    ticket_id: Optional[str] = Field(default=None, foreign_key="tickets.id")
+    gross_fen: int
+    subsidy_fen: int
+    due_fen: int
+    tender_method: str
+    tendered_fen: int
+    change_fen: int
+    tender_reference: str = ""
+    status: str = "completed"
+
+
+class SaleLine(_Chained, table=True):
+    __tablename__ = "sale_lines"
+    id: str = _id()
+    sale_id: str = Field(foreign_key="sales.id")
+    canteen_id: str = Field(foreign_key="canteens.id")
+    line_no: int
+    item_id: str = Field(foreign_key="menu_items.id")
+    name: str
+    unit_price_fen: int
+    qty: int
+    welfare_meal: bool = False
+    line_total_fen: int
+
+
+class SubsidyGrant(_Chained, table=True):
+    __tablename__ = "subsidy_grants"
+    id: str = _id()
+    sale_id: str = Field(foreign_key="sales.id", unique=True)
+    canteen_id: str = Field(foreign_key="canteens.id")
+    business_date: date
+    period: str = ""
+    diner_key: str
+    diner_id: Optional[str] = Field(default=None, foreign_key="diners.id")
+    ticket_id: Optional[str] = Field(default=None, foreign_key="tickets.id")
+    kind: str
+    amount_fen: int
+    rule_id: str
+    policy_version: str
+    reason_zh: str
+    reason_en: str
+    line_no: Optional[int] = None
+    granted_at: datetime
+    voided: bool = False
+
+
+class FreeMealCounter(SQLModel, table=True):
+    __tablename__ = "free_meal_counters"
+    canteen_id: str = Field(primary_key=True, foreign_key="canteens.id")
+    business_date: date = Field(primary_key=True)
+    cap: int
+    used: int = 0
+
+
+class Void(_Chained, table=True):
+    __tablename__ = "voids"
+    id: str = _id()
+    sale_id: str = Field(foreign_key="sales.id", unique=True)
+    canteen_id: str = Field(foreign_key="canteens.id")
+    business_date: date
+    voided_at: datetime
+    reason: str
+    requested_by: str = Field(foreign_key="staff_users.id")
+    approved_by: str = Field(foreign_key="staff_users.id")
+    refund_fen: int
+    reversed_subsidy_fen: int
+
+
+class Correction(_Chained, table=True):
+    __tablename__ = "corrections"
+    id: str = _id()
+    canteen_id: str = Field(foreign_key="canteens.id")
+    business_date: date
+    original_sale_id: str = Field(foreign_key="sales.id")
+    created_at: datetime
+    created_by: str = Field(foreign_key="staff_users.id")
+    reason: str
+    refund_fen: int
+    reversed_subsidy_fen: int
+
+
+class DayClose(SQLModel, table=True):
+    __tablename__ = "day_closes"
+    canteen_id: str = Field(primary_key=True, foreign_key="canteens.id")
+    business_date: date = Field(primary_key=True)
+    closed_at: datetime
+    closed_by: str = Field(foreign_key="staff_users.id")
+    chain_seq: int
+    chain_head: str
+    report_json: str = Field(sa_column=Column(Text, nullable=False))
+    report_sha256: str
+
+
+class IdempotencyKey(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+    user_id: str = Field(primary_key=True, foreign_key="staff_users.id")
+    key: str = Field(primary_key=True)
+    request_sha256: str
+    status_code: int
+    response_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    id: str = _id()
+    at: datetime
+    actor_id: Optional[str] = Field(default=None, foreign_key="staff_users.id")
+    actor: str
+    canteen_id: Optional[str] = Field(default=None, foreign_key="canteens.id")
+    action: str
+    target: str = ""
+    detail: str = "{}"
+    address: str = ""

@@ -1,0 +1,127 @@
+"""Staff accounts, passwords, supervisor PINs, API tokens and sign-in throttling."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from pos.access import ROLES
+from pos.clock import naive_utc
+from pos.errors import ApiError
+from pos.models import ApiToken, Canteen, LoginAttempt, StaffUser
+
+MIN_PASSWORD = 8
+
+
+def hash_secret(secret: str) -> str:
+    """scrypt, through werkzeug."""
+    return generate_password_hash(secret, method="scrypt")
+
+
+def create_user(*, session: Session, username: str, password: str, role: str, display_name: str = "",
+                canteen_id: str | None = None, community: str | None = None, pin: str | None = None) -> StaffUser:
+    username = username.strip()
+    if not username or len(username) > 64 or not username.isprintable() or " " in username:
+        raise ApiError(422, "invalid_username", "用户名无效", "username must be 1-64 characters without spaces")
+    if role not in ROLES:
+        raise ApiError(422, "invalid_role", "角色无效", f"role must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise ApiError(422, "weak_password", f"密码至少 {MIN_PASSWORD} 位", f"password must have at least {MIN_PASSWORD} characters")
+    if pin is not None and (not pin.isdigit() or not 4 <= len(pin) <= 8):
+        raise ApiError(422, "invalid_pin", "PIN 须为 4–8 位数字", "PIN must be 4-8 digits")
+    if canteen_id is not None and session.get(Canteen, canteen_id) is None:
+        raise ApiError(422, "unknown_canteen", "没有这个食堂", f"unknown canteen {canteen_id!r}")
+    if session.exec(select(StaffUser).where(StaffUser.username == username)).first():
+        raise ApiError(409, "username_taken", "用户名已存在", f"username {username!r} is taken")
+    now = naive_utc()
+    if community is None and canteen_id is not None:
+        community = session.get(Canteen, canteen_id).community
+    user = StaffUser(username=username, display_name=display_name or username, password_hash=hash_secret(password),
+                     pin_hash=hash_secret(pin) if pin else None, role=role, canteen_id=canteen_id,
+                     community=community, created_at=now, updated_at=now)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def failures_within(*, session: Session, kind: str, username: str, address: str, minutes: int) -> int:
+    since = naive_utc() - timedelta(minutes=minutes)
+    q = select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.kind == kind, LoginAttempt.username == username, LoginAttempt.address == address,
+        LoginAttempt.succeeded == False, LoginAttempt.at >= since)  # noqa: E712
+    return session.exec(q).one()
+
+
+def record_attempt(*, session: Session, kind: str, username: str, address: str, succeeded: bool) -> None:
+    session.add(LoginAttempt(kind=kind, username=username, address=address, succeeded=succeeded, at=naive_utc()))
+
+
+def authenticate(*, session: Session, username: str, password: str, address: str,
+                 max_failures: int, window_minutes: int) -> StaffUser | None:
+    """The active user with this password, or None (the failure is recorded: commit it).
+
+    Raises ApiError 429 when throttled.  Throttling counts failures per account and
+    address within the window, so one attacker cannot lock a cashier out from another tablet.
+    """
+    username = (username or "").strip()
+    if failures_within(session=session, kind="password", username=username, address=address,
+                       minutes=window_minutes) >= max_failures:
+        raise ApiError(429, "too_many_attempts", f"登录失败次数过多，请 {window_minutes} 分钟后再试",
+                       f"too many failed sign-ins; try again in {window_minutes} minutes")
+    user = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
+    ok = bool(user and user.active and check_password_hash(user.password_hash, password or ""))
+    record_attempt(session=session, kind="password", username=username, address=address, succeeded=ok)
+    return user if ok else None
+
+
+BAD_CREDENTIALS = ("bad_credentials", "用户名或密码错误", "wrong username or password")
+
+
+def check_pin(*, session: Session, supervisor_username: str, pin: str, address: str,
+              max_failures: int, window_minutes: int) -> StaffUser | None:
+    """The supervisor whose PIN this is, or None (the failure is recorded: commit it before
+    refusing).  Raises ApiError 429 when throttled; PINs have their own throttle."""
+    name = (supervisor_username or "").strip()
+    if failures_within(session=session, kind="pin", username=name, address=address,
+                       minutes=window_minutes) >= max_failures:
+        raise ApiError(429, "too_many_pin_attempts", f"PIN 错误次数过多，请 {window_minutes} 分钟后再试",
+                       f"too many wrong PINs; try again in {window_minutes} minutes")
+    user = session.exec(select(StaffUser).where(StaffUser.username == name)).first()
+    ok = bool(user and user.active and user.role in ("supervisor", "admin") and user.pin_hash
+              and check_password_hash(user.pin_hash, pin or ""))
+    record_attempt(session=session, kind="pin", username=name, address=address, succeeded=ok)
+    return user if ok else None
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(*, session: Session, user: StaffUser, hours: int) -> tuple[str, ApiToken]:
+    """A new bearer token; only its SHA-256 is stored."""
+    token = secrets.token_urlsafe(32)
+    now = naive_utc()
+    row = ApiToken(user_id=user.id, token_hash=_token_digest(token), created_at=now, expires_at=now + timedelta(hours=hours))
+    session.add(row)
+    return token, row
+
+
+def user_for_token(*, session: Session, token: str) -> StaffUser | None:
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _token_digest(token))).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= naive_utc():
+        return None
+    user = session.get(StaffUser, row.user_id)
+    return user if user and user.active else None
+
+
+def revoke_token(*, session: Session, token: str) -> bool:
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _token_digest(token))).first()
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = naive_utc()
+    session.add(row)
+    return True

@@ -1,0 +1,116 @@
+"""Config mistakes stop start-up with one line naming the key, and exit status 2."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pos.config import ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = (ROOT / "config.toml").read_text(encoding="utf-8")
+DEV = {"CANTEEN_ENV": "development"}
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "config.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+MISTAKES = [
+    # (what, edit of the shipped file, words the one line must contain)
+    ("wrong type", lambda s: s.replace("cap_per_day = 40", 'cap_per_day = "forty"'),
+     "policy.free_meals.cap_per_day must be a whole number"),
+    ("fractional fen", lambda s: s.replace("discount_fen = 700", "discount_fen = 3.5"),
+     "policy.age_tiers[1].discount_fen must be a whole number of fen > 0, got 3.5"),
+    ("negative discount", lambda s: s.replace("discount_fen = 300", "discount_fen = -300"),
+     "policy.age_tiers[0].discount_fen must be a whole number of fen > 0, got -300"),
+    ("unsorted tiers", lambda s: s.replace("min_age = 80", "min_age = 55"),
+     "policy.age_tiers[1].min_age must be greater than the tier before it (60)"),
+    ("overlapping tiers", lambda s: s.replace("min_age = 80", "min_age = 60"),
+     "policy.age_tiers[1].min_age must be greater than the tier before it (60)"),
+    ("unknown worker category", lambda s: s.replace('"delivery_rider"]', '"courier"]'),
+     "policy.free_meals.worker_categories[2] is not a known worker category"),
+    ("bad time zone", lambda s: s.replace('timezone = "Asia/Shanghai"', 'timezone = "Asia/Ningbo"', 1),
+     "canteens[0].timezone is not a known time zone"),
+    ("missing canteen", lambda s: s.split("# One [[canteens]] block")[0] + "\n[[policy]]\n" + s.split("\n[[policy]]\n", 1)[1],
+     "canteens is missing"),
+    ("unknown key", lambda s: s.replace("cap_per_day = 40", "cap_per_day = 40\ncaps = 3"),
+     "policy.free_meals.caps is not a known setting"),
+    ("bad limit", lambda s: s.replace('per = "day"', 'per = "week"'), "policy.limit.per must be \"day\" or \"period\""),
+    ("period end before start", lambda s: s.replace('start = "10:30", end = "14:00"', 'start = "14:00", end = "10:30"'),
+     "policy.limit.periods[1].end must be after start"),
+    ("not TOML", lambda s: s + "\n[[canteens]\n", "is not valid TOML"),
+    ("effective date as text", lambda s: s.replace("effective_from = 2026-01-01", 'effective_from = "2026-01-01"'),
+     "policy.effective_from must be a date"),
+]
+
+
+@pytest.mark.parametrize("what,edit,expected", MISTAKES, ids=[m[0] for m in MISTAKES])
+def test_config_mistake_names_the_key(tmp_path, what, edit, expected):
+    path = write(tmp_path, edit(SHIPPED))
+    with pytest.raises(ConfigError) as e:
+        load_settings(path, env=DEV)
+    line = str(e.value)
+    assert expected in line
+    assert "\n" not in line
+
+
+def test_policy_versions_must_be_in_order(tmp_path):
+    second = SHIPPED.split("\n[[policy]]\n", 1)[1].replace('version = "2026-01"', 'version = "2025-07"').replace(
+        "effective_from = 2026-01-01", "effective_from = 2025-07-01")
+    path = write(tmp_path, SHIPPED + "\n[[policy]]\n" + second)
+    with pytest.raises(ConfigError, match=r"policy\[1\]\.effective_from must be later than the version before it"):
+        load_settings(path, env=DEV)
+
+
+def test_default_secret_refused_outside_development(tmp_path):
+    from pos.config import DEV_SECRET_KEY
+
+    path = write(tmp_path, SHIPPED)
+    with pytest.raises(ConfigError, match="CANTEEN_SECRET_KEY is the built-in development secret"):
+        load_settings(path, env={"CANTEEN_SECRET_KEY": DEV_SECRET_KEY, "CANTEEN_ID_KEY": "x" * 32})
+    with pytest.raises(ConfigError, match="CANTEEN_ID_KEY is not set"):
+        load_settings(path, env={"CANTEEN_SECRET_KEY": "s" * 32})
+    s = load_settings(path, env={"CANTEEN_SECRET_KEY": "s" * 32, "CANTEEN_ID_KEY": "i" * 32})
+    assert not s.development
+
+
+def test_database_url_from_environment_wins(tmp_path):
+    s = load_settings(write(tmp_path, SHIPPED), env={**DEV, "DATABASE_URL": "postgresql://u@h/db"})
+    assert s.database_url == "postgresql+psycopg://u@h/db"
+
+
+def run_cli(*args, env_extra=None, cwd=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_")}
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-c", "from pos.cli import main; main()", *args],
+                          capture_output=True, text=True, env=env, cwd=cwd, timeout=60)
+
+
+def test_shipped_config_passes_check_config():
+    r = run_cli("check-config", env_extra={**DEV, "CANTEEN_CONFIG": str(ROOT / "config.toml")})
+    assert r.returncode == 0, r.stderr
+    assert "OK" in r.stdout
+
+
+@pytest.mark.parametrize("what,edit,expected", MISTAKES[:8], ids=[m[0] for m in MISTAKES[:8]])
+def test_cli_prints_one_line_and_exits_2(tmp_path, what, edit, expected):
+    path = write(tmp_path, edit(SHIPPED))
+    for command in ("check-config", "serve"):
+        r = run_cli(command, env_extra={**DEV, "CANTEEN_CONFIG": str(path)})
+        assert r.returncode == 2, (command, r.stdout, r.stderr)
+        assert r.stderr.strip().count("\n") == 0, r.stderr
+        assert expected in r.stderr
+        assert "Traceback" not in r.stderr
+
+
+def test_missing_secret_stops_serve_with_one_line(tmp_path):
+    r = run_cli("serve", env_extra={"CANTEEN_CONFIG": str(ROOT / "config.toml")})
+    assert r.returncode == 2
+    assert r.stderr.strip() .startswith("environment: CANTEEN_SECRET_KEY is not set")
+    assert "\n" not in r.stderr.strip()

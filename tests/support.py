@@ -1,0 +1,117 @@
+"""Test support: database URLs, app builders, sign-in helpers, system tools.
+
+PostgreSQL tests use the server named by CANTEEN_TEST_PG (default
+postgresql+psycopg://postgres@127.0.0.1:5432/test); each pytest run creates its own
+database there and drops it afterwards.  Without a reachable server they skip with a
+message saying so — except when CI=true, where a missing tool fails the run.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+PG_ADMIN_URL = os.environ.get("CANTEEN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+os.environ.setdefault("CANTEEN_ENV", "development")
+os.environ.setdefault("CANTEEN_CONFIG", str(ROOT / "config.toml"))
+
+
+def need_tool(path_or_name: str, package: str) -> str:
+    """The tool's path, or skip (fail on CI) naming what is missing."""
+    found = path_or_name if os.path.isabs(path_or_name) and os.path.exists(path_or_name) else shutil.which(path_or_name)
+    if not found:
+        msg = f"{path_or_name} is missing (Debian package {package}; `make system-deps` installs it)"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return found
+
+
+def artifact_dir(name: str) -> Path:
+    d = ARTIFACTS / name
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+_pg_state: dict = {}
+
+
+def _pg_database_url() -> str:
+    """A database of this test run on the PostgreSQL server, created on first use."""
+    if "url" in _pg_state:
+        return _pg_state["url"]
+    if "error" in _pg_state:
+        raise RuntimeError(_pg_state["error"])
+    import psycopg
+
+    plain = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    name = f"canteen_t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        with psycopg.connect(plain, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except Exception as e:  # noqa: BLE001 - any failure means "no server here"
+        _pg_state["error"] = f"PostgreSQL at {PG_ADMIN_URL.split('@')[-1]} is not reachable: {e.__class__.__name__}"
+        raise RuntimeError(_pg_state["error"]) from None
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    _pg_state.update(url=f"{base}/{name}", name=name, plain=plain)
+    return _pg_state["url"]
+
+
+def pg_url_or_skip() -> str:
+    try:
+        return _pg_database_url()
+    except RuntimeError as e:
+        if IN_CI:
+            pytest.fail(str(e))
+        pytest.skip(str(e))
+
+
+def make_settings(db_url: str, tmp_path: Path, **overrides):
+    """Settings from the shipped config.toml with this test's database."""
+    from dataclasses import replace
+
+    from pos.config import load_settings
+
+    env = {"CANTEEN_ENV": "development", "DATABASE_URL": db_url}
+    settings = load_settings(ROOT / "config.toml", env=env, instance_path=tmp_path / "instance")
+    return replace(settings, **overrides) if overrides else settings
+
+
+def build_app(db_url: str, tmp_path: Path, *, demo: bool = True, settings=None, **config):
+    from pos import create_app
+    from pos.db import init_schema
+    from pos.store.canteens import sync_canteens
+
+    settings = settings or make_settings(db_url, tmp_path)
+    app = create_app({"CANTEEN": settings, "TESTING": True, **config})
+    db = app.extensions["canteen_db"]
+    init_schema(db.engine, force=True)
+    with db.transaction() as s:
+        sync_canteens(session=s, settings=settings)
+    if demo:
+        from pos.demo import load_demo
+
+        load_demo(app)
+    return app
+
+
+DEMO_PASSWORD_SUFFIX = "-demo-pass"
+
+
+def api_token(client, username: str) -> dict:
+    """Authorization headers for a demo user (bearer token)."""
+    r = client.post("/api/v1/auth/token", json={"username": username, "password": username + DEMO_PASSWORD_SUFFIX})
+    assert r.status_code == 200, r.get_json()
+    return {"Authorization": f"Bearer {r.get_json()['token']}"}
+
+
+def browser_login(client, username: str):
+    """Sign a test client in through the login form (CSRF disabled in that app)."""
+    return client.post("/login", data={"username": username, "password": username + DEMO_PASSWORD_SUFFIX})
