@@ -1,0 +1,17 @@
+"""Closed business dates.  After day close, no sale or void for that date is accepted."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session
+
+from pos.errors import ApiError
+from pos.models import DayClose
+
+
+def ensure_day_open(*, session: Session, canteen_id: str, business_date: date) -> None:
+    """Refuse (409 day_closed) when the canteen's business date has been closed."""
+    if session.get(DayClose, (canteen_id, business_date)) is not None:
+        raise ApiError(409, "day_closed", f"{business_date.isoformat()} 已日结，不能再收款或作废；更正请另开更正单",
+                       f"business date {business_date.isoformat()} is closed: no sale or void for it is accepted; "
+                       f"book a correction instead")
