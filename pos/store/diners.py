@@ -14,7 +14,19 @@ from subsidies.resident_id import ResidentIdError, mask_resident_id, parse_resid
 
 
 def id_error(e: ResidentIdError) -> ApiError:
+    """The rules engine's refusal of a resident ID number as a 422 ApiError."""
     return ApiError(422, f"resident_id_{e.code}", e.message_zh, e.message_en)
+
+
+def mask_name(name: str) -> str:
+    """A name as the till and the voucher show it: ``张金娴`` → ``张*娴``, ``王阿婆`` →
+    ``王*婆``, ``王五`` → ``王*``; enough to recognise one's own card, not to identify."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def register_diner(*, session: Session, id_key: bytes, staff_id: str, community: str, name: str, id_number: str,
