@@ -33,6 +33,19 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "api.auth_token_revoke": STAFF,
     # --- back office and vouchers (issue: back office) ----------------------------
     # --- till (issue: till) -------------------------------------------------------
+    "till.index": TILL,  # the cashier's start page
+    "till.receipt": TILL,
+    "api.till_menu": TILL,
+    "api.till_credentials_lookup": TILL,
+    "api.till_quote": TILL,
+    "api.till_sale_create": TILL,
+    "api.till_sales_list": TILL,
+    "api.till_sale_get": TILL,
+    "api.till_sale_void": TILL,  # approval: a supervisor's PIN or token, checked by the view
+    "api.till_quota_today": TILL,
+    "api.till_shift_open": TILL,
+    "api.till_shift_close": TILL,
+    "api.till_shift_current": TILL,
     # --- reports and day close (issue: reports) -----------------------------------
     # --- security and administration ----------------------------------------------
 }

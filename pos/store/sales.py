@@ -1,0 +1,515 @@
+"""Selling a meal: price the order, decide its subsidy, record it — all or nothing.
+
+:func:`quote` prices an order from this canteen's menu and asks the rules engine
+(``subsidies.engine.decide``) for the subsidy, with no side effects.  :func:`record_sale`
+does the same inside one write transaction and then enforces what must hold however many
+tills press at once:
+
+* the canteen's chain is locked first (:func:`pos.store.ledger.open_chain`), so the
+  idempotency lookup, the counters and the chain position all see every earlier sale;
+* the daily free-meal cap is claimed with a conditional update (``used < cap``);
+* one live subsidy per diner per day (or meal period) is a partial unique index, across
+  every canteen of the district;
+* the same Idempotency-Key with the same body answers the first response verbatim.
+
+Any refusal raises :class:`pos.errors.ApiError` and the caller's transaction rolls back.
+Money is integer fen throughout.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import Date, bindparam, func, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from pos.clock import naive_utc
+from pos.config import Settings
+from pos.errors import ApiError
+from pos.models import (FreeMealCounter, IdempotencyKey, MenuItem, Sale, SaleLine, StaffUser, SubsidyGrant,
+                        Void)
+from pos.store import ledger
+from pos.store.audit import audit
+from pos.store.closes import ensure_day_open
+from pos.store.shifts import MAX_CASH_FEN, open_shift_id
+from pos.ids import new_id
+from subsidies import reasons
+from subsidies.engine import Counters, Decision, DinerFacts, Order, OrderLine, decide, period_key
+from subsidies.policy import PolicyError, PolicyVersion
+
+MAX_LINES = 50
+MAX_QTY = 99
+TENDER_METHODS = ("cash", "wechat", "alipay", "free")
+ANONYMOUS = DinerFacts(kind="anonymous")
+
+_SALES, _LINES, _GRANTS = Sale.__table__, SaleLine.__table__, SubsidyGrant.__table__
+_MENU, _COUNTERS, _IDEM, _VOIDS = MenuItem.__table__, FreeMealCounter.__table__, IdempotencyKey.__table__, Void.__table__
+
+_MENU_QUERY = (select(_MENU.c.id, _MENU.c.name, _MENU.c.name_en, _MENU.c.price_fen, _MENU.c.welfare_meal,
+                      _MENU.c.available)
+               .where(_MENU.c.canteen_id == bindparam("c"), _MENU.c.id.in_(bindparam("ids", expanding=True))))
+_USED_QUERY = select(_COUNTERS.c.used).where(_COUNTERS.c.canteen_id == bindparam("c"),
+                                              _COUNTERS.c.business_date == bindparam("d"))
+_LIVE_GRANTS = select(func.count()).select_from(_GRANTS).where(
+    _GRANTS.c.diner_key == bindparam("k"), _GRANTS.c.business_date == bindparam("d"),
+    _GRANTS.c.period == bindparam("p"), _GRANTS.c.voided.is_(False))
+_LIVE_TICKET_GRANTS = select(func.count()).select_from(_GRANTS).where(
+    _GRANTS.c.diner_key == bindparam("k"), _GRANTS.c.voided.is_(False))
+_CLAIM_ROW = text("INSERT INTO free_meal_counters (canteen_id, business_date, cap, used) "
+                  "VALUES (:c, :d, :cap, 0) ON CONFLICT (canteen_id, business_date) DO NOTHING"
+                  ).bindparams(bindparam("d", type_=Date))
+_CLAIM = text("UPDATE free_meal_counters SET used = used + 1 "
+              "WHERE canteen_id = :c AND business_date = :d AND used < cap").bindparams(bindparam("d", type_=Date))
+_RELEASE = text("UPDATE free_meal_counters SET used = used - 1 "
+                "WHERE canteen_id = :c AND business_date = :d AND used > 0").bindparams(bindparam("d", type_=Date))
+_IDEM_QUERY = select(_IDEM.c.request_sha256, _IDEM.c.status_code, _IDEM.c.response_json).where(
+    _IDEM.c.user_id == bindparam("u"), _IDEM.c.key == bindparam("k"))
+_NEXT_RECEIPT = select(func.coalesce(func.max(_SALES.c.receipt_no), 0) + 1).where(_SALES.c.canteen_id == bindparam("c"))
+
+
+@dataclass(frozen=True)
+class Moment:
+    """When a sale happens, in the canteen's terms."""
+
+    business_date: date
+    local_time: time
+    sold_at: datetime  # naive UTC, as stored
+
+
+def moment_of(instant: datetime, tz: str) -> Moment:
+    """The business date and local time at an aware ``instant`` in the canteen's time zone."""
+    from zoneinfo import ZoneInfo
+
+    local = instant.astimezone(ZoneInfo(tz))
+    return Moment(local.date(), local.time().replace(tzinfo=None), naive_utc(instant))
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    line_no: int
+    item_id: str
+    name: str
+    name_en: str
+    unit_price_fen: int
+    qty: int
+    welfare_meal: bool
+
+    @property
+    def line_total_fen(self) -> int:
+        return self.unit_price_fen * self.qty
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A priced order with its subsidy decision, as the server would record it now."""
+
+    canteen_id: str
+    moment: Moment
+    policy: PolicyVersion
+    lines: tuple[PricedLine, ...]
+    decision: Decision
+    credential: Any  # pos.store.credentials.Credential, or None for an anonymous diner
+    free_meals_used: int
+    free_meals_cap: int
+
+    @property
+    def gross_fen(self) -> int:
+        return sum(line.line_total_fen for line in self.lines)
+
+    @property
+    def subsidy_fen(self) -> int:
+        return self.decision.amount_fen if self.decision.granted else 0
+
+    @property
+    def due_fen(self) -> int:
+        return self.gross_fen - self.subsidy_fen
+
+    def as_dict(self) -> dict:
+        """The quote as the API answers it (money in fen)."""
+        return {
+            "canteen": self.canteen_id,
+            "business_date": self.moment.business_date.isoformat(),
+            "gross_fen": self.gross_fen, "subsidy_fen": self.subsidy_fen, "due_fen": self.due_fen,
+            "subsidy": subsidy_view(self.decision),
+            "lines": [_line_view(line, self._line_subsidy(line)) for line in self.lines],
+            "credential": self.credential.as_dict() if self.credential is not None else None,
+            "free_meals": free_meals_view(self.free_meals_cap, self.free_meals_used),
+        }
+
+    def _line_subsidy(self, line: PricedLine) -> int:
+        d = self.decision
+        if d.granted and d.applies_to == "line" and d.line_index is not None and self.lines[d.line_index] is line:
+            return d.amount_fen
+        return 0
+
+
+def free_meals_view(cap: int, used: int) -> dict:
+    return {"cap": cap, "used": used, "left": max(cap - used, 0)}
+
+
+def subsidy_view(decision: Decision) -> dict:
+    """The subsidy part of a quote or sale.  The reason names the benefit, never the
+    diner's worker category (no overt identification)."""
+    granted = decision.granted
+    return {"kind": decision.kind if granted else None, "amount_fen": decision.amount_fen if granted else 0,
+            "rule": decision.rule_id if granted else None, "policy_version": decision.policy_version,
+            "code": decision.code, "reason": decision.reason_zh, "reason_en": decision.reason_en}
+
+
+def _line_view(line: PricedLine, subsidy_fen: int = 0) -> dict:
+    return {"line_no": line.line_no, "item_id": line.item_id, "name": line.name, "name_en": line.name_en,
+            "unit_price_fen": line.unit_price_fen, "qty": line.qty, "line_total_fen": line.line_total_fen,
+            "welfare_meal": line.welfare_meal, "subsidy_fen": subsidy_fen}
+
+
+# -- pricing and deciding ---------------------------------------------------------------------
+
+def price_lines(*, session: Session, canteen_id: str, lines: list[dict]) -> tuple[PricedLine, ...]:
+    """Price ``[{item_id, qty}]`` from this canteen's menu; refuses unknown or unavailable
+    items and quantities outside 1..99 (422)."""
+    if not lines:
+        raise ApiError(422, "empty_order", "订单为空，请先点餐", "the order is empty: add dishes first")
+    if len(lines) > MAX_LINES:
+        raise ApiError(422, "too_many_lines", f"一单最多 {MAX_LINES} 行", f"at most {MAX_LINES} lines per sale")
+    for line in lines:
+        qty = line.get("qty")
+        if not isinstance(qty, int) or isinstance(qty, bool) or not 1 <= qty <= MAX_QTY:
+            raise ApiError(422, "invalid_qty", f"数量须为 1–{MAX_QTY}", f"qty must be a whole number 1..{MAX_QTY}")
+    ids = sorted({line["item_id"] for line in lines})
+    menu = {r.id: r for r in session.connection().execute(_MENU_QUERY, {"c": canteen_id, "ids": ids})}
+    out = []
+    for n, line in enumerate(lines, start=1):
+        item = menu.get(line["item_id"])
+        if item is None:
+            raise ApiError(422, "unknown_item", "菜单中没有这道菜，请刷新菜单", "unknown menu item: refresh the menu",
+                           item_id=line["item_id"])
+        if not item.available:
+            raise ApiError(422, "item_unavailable", f"“{item.name}”今天已售罄或停售",
+                           f"{item.name_en or item.name} is not available today", item_id=item.id)
+        out.append(PricedLine(n, item.id, item.name, item.name_en, item.price_fen, line["qty"], bool(item.welfare_meal)))
+    return tuple(out)
+
+
+def resolve_credential(*, session: Session, settings: Settings, credential: dict | None, today: date,
+                       canteen_id: str):
+    """The Credential for ``{"scan": …}`` / ``{"id_number": …}``, or None for no credential."""
+    if not credential:
+        return None
+    from pos.store import credentials
+
+    if credential.get("scan") is not None:
+        return credentials.resolve_scan(session=session, settings=settings, text=credential["scan"], today=today,
+                                        canteen_id=canteen_id)
+    return credentials.resolve_id_number(session=session, settings=settings, id_number=credential["id_number"],
+                                         today=today)
+
+
+def policy_for(settings: Settings, business_date: date) -> PolicyVersion:
+    try:
+        return settings.policy.in_force(business_date)
+    except PolicyError as e:
+        raise ApiError(409, "no_policy", "今天没有生效的补贴政策，请联系管理员", str(e)) from None
+
+
+def free_meals_used(*, session: Session, canteen_id: str, business_date: date) -> int:
+    return session.connection().execute(_USED_QUERY, {"c": canteen_id, "d": business_date}).scalar() or 0
+
+
+def _diner_subsidised(session: Session, credential, business_date: date, period: str | None) -> int:
+    key = getattr(credential, "diner_key", None)
+    if not key or period is None:
+        return 0
+    conn = session.connection()
+    if credential.kind == "ticket":  # a ticket is spent once, whatever the date or period
+        return conn.execute(_LIVE_TICKET_GRANTS, {"k": key}).scalar() or 0
+    return conn.execute(_LIVE_GRANTS, {"k": key, "d": business_date, "p": period}).scalar() or 0
+
+
+def decide_for(*, session: Session, policy: PolicyVersion, canteen_id: str, moment: Moment,
+               lines: tuple[PricedLine, ...], credential) -> Quote:
+    """Read today's counters and ask the rules engine under ``policy``; no side effects."""
+    used = free_meals_used(session=session, canteen_id=canteen_id, business_date=moment.business_date)
+    facts = credential.facts if credential is not None else ANONYMOUS
+    counters = Counters(free_meals_used=min(used, policy.free_meals_per_day) if used >= 0 else 0,
+                        diner_subsidised=_diner_subsidised(session, credential, moment.business_date,
+                                                           period_key(policy, moment.local_time)))
+    order = Order(tuple(OrderLine(item_id=line.item_id, name=line.name, unit_price_fen=line.unit_price_fen,
+                                  qty=line.qty, welfare_meal=line.welfare_meal) for line in lines))
+    decision = decide(policy=policy, diner=facts, order=order, business_date=moment.business_date,
+                      local_time=moment.local_time, counters=counters)
+    return Quote(canteen_id, moment, policy, lines, decision, credential, used, policy.free_meals_per_day)
+
+
+def quote(*, session: Session, settings: Settings, canteen_id: str, lines: list[dict], credential: dict | None,
+          instant: datetime) -> Quote:
+    """Price an order and decide its subsidy as a sale now would; records nothing."""
+    tz = settings.canteen(canteen_id).timezone
+    moment = moment_of(instant, tz)
+    priced = price_lines(session=session, canteen_id=canteen_id, lines=lines)
+    cred = resolve_credential(session=session, settings=settings, credential=credential,
+                              today=moment.business_date, canteen_id=canteen_id)
+    return decide_for(session=session, policy=policy_for(settings, moment.business_date), canteen_id=canteen_id,
+                      moment=moment, lines=priced, credential=cred)
+
+
+# -- recording ---------------------------------------------------------------------------------
+
+def request_digest(body: dict) -> str:
+    """SHA-256 of a request body in canonical JSON (key order and spacing do not matter)."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                          .encode("utf-8")).hexdigest()
+
+
+def _tender(tender: dict, due_fen: int) -> tuple[str, int, int, str]:
+    """(method, tendered, change, reference) for a valid tender; refuses the rest (422)."""
+    method = tender.get("method")
+    tendered = tender.get("tendered_fen")
+    reference = (tender.get("reference") or "").strip()
+    if method not in TENDER_METHODS:
+        raise ApiError(422, "invalid_tender", "付款方式无效", f"tender.method must be one of {', '.join(TENDER_METHODS)}")
+    if method == "free":
+        if due_fen != 0:
+            raise ApiError(422, "not_free", "应收金额不为零，不能按免费结算", "tender 'free' is only for a sale with nothing due")
+        if tendered not in (None, 0):
+            raise ApiError(422, "invalid_tender", "免费结算不收款", "a free sale takes no money")
+        return "free", 0, 0, ""
+    if method == "cash":
+        if tendered is None:
+            raise ApiError(422, "tendered_required", "请输入实收现金", "tender.tendered_fen is required for cash")
+        if not 0 <= tendered <= MAX_CASH_FEN:
+            raise ApiError(422, "invalid_tender", "实收金额无效", "tender.tendered_fen must be 0..10,000,000 fen")
+        if tendered < due_fen:
+            raise ApiError(422, "insufficient_cash", "实收现金不足", "cash tendered is less than the amount due",
+                           due_fen=due_fen)
+        return "cash", tendered, tendered - due_fen, ""
+    if tendered is not None and tendered != due_fen:
+        raise ApiError(422, "invalid_tender", "电子支付金额须等于应收金额",
+                       "for wechat/alipay, tendered_fen must equal the amount due (or be left out)")
+    return method, due_fen, 0, reference[:64]
+
+
+def _price_changed(q: Quote) -> ApiError:
+    return ApiError(409, "price_changed", "价格已变化，请向顾客确认新的应收金额",
+                    "the price changed: confirm the new amount with the diner", quote=q.as_dict())
+
+
+def record_sale(*, session: Session, settings: Settings, user: Any, canteen_id: str, idempotency_key: str,
+                body: dict, instant: datetime, address: str = "") -> tuple[int, str]:
+    """Record one sale in the caller's write transaction; returns (status, JSON text).
+
+    ``body`` is the validated request ``{lines, credential, due_fen, tender}``; ``user`` has
+    ``id`` and ``username``.  A repeated key with the same body answers the stored response
+    verbatim; a refusal raises ApiError and must roll the transaction back.
+    """
+    chain = ledger.open_chain(session=session, canteen_id=canteen_id)
+    conn = session.connection()
+    digest = request_digest(body)
+    stored = conn.execute(_IDEM_QUERY, {"u": user.id, "k": idempotency_key}).first()
+    if stored is not None:
+        if stored.request_sha256 != digest:
+            raise ApiError(422, "idempotency_key_reused", "该请求编号已用于另一笔不同的销售",
+                           "this Idempotency-Key was used for a different sale; make a new key for a new sale")
+        return stored.status_code, stored.response_json
+    moment = moment_of(instant, settings.canteen(canteen_id).timezone)
+    ensure_day_open(session=session, canteen_id=canteen_id, business_date=moment.business_date)
+    shift_id = open_shift_id(session=session, cashier_id=user.id, canteen_id=canteen_id)
+    if shift_id is None:
+        raise ApiError(409, "no_open_shift", "请先开班再收款", "open a shift before selling")
+    priced = price_lines(session=session, canteen_id=canteen_id, lines=body["lines"])
+    cred = resolve_credential(session=session, settings=settings, credential=body.get("credential"),
+                              today=moment.business_date, canteen_id=canteen_id)
+    q = decide_for(session=session, policy=policy_for(settings, moment.business_date), canteen_id=canteen_id,
+                   moment=moment, lines=priced, credential=cred)
+    if body["due_fen"] != q.due_fen:
+        raise _price_changed(q)
+    tender = _tender(body["tender"], q.due_fen)
+    sale = write_sale(session=session, chain=chain, quote=q, shift_id=shift_id, cashier_id=user.id, tender=tender)
+    response = json.dumps(sale, ensure_ascii=False, separators=(",", ":"))
+    conn.execute(_IDEM.insert(), {"user_id": user.id, "key": idempotency_key, "request_sha256": digest,
+                                  "status_code": 201, "response_json": response, "created_at": q.moment.sold_at})
+    audit(session=session, action="sale_recorded", actor=user, canteen_id=canteen_id, target=sale["id"],
+          address=address, detail={"receipt_no": sale["receipt_no"], "gross_fen": sale["gross_fen"],
+                                   "subsidy_fen": sale["subsidy_fen"], "due_fen": sale["due_fen"],
+                                   "subsidy_kind": sale["subsidy"]["kind"], "credential": sale["credential_kind"]})
+    return 201, response
+
+
+def write_sale(*, session: Session, chain: ledger.ChainWriter, quote: Quote, shift_id: str, cashier_id: str,
+               tender: tuple[str, int, int, str]) -> dict:
+    """Insert the sale, its lines and its grant (claiming a free meal if it is one) on the
+    chain; returns the sale as the API answers it.  Raises ApiError 409 when the free
+    meals ran out or the diner already has a live subsidy today."""
+    q, conn = quote, session.connection()
+    d = q.decision
+    cred = q.credential
+    m = q.moment
+    if d.granted and d.kind == "free_meal":
+        params = {"c": q.canteen_id, "d": m.business_date}
+        conn.execute(_CLAIM_ROW, {**params, "cap": q.free_meals_cap})
+        if conn.execute(_CLAIM, params).rowcount != 1:
+            # Another till took the last one: re-quote (the age discount may still apply).
+            raise _price_changed(decide_for(session=session, policy=q.policy, canteen_id=q.canteen_id,
+                                            moment=m, lines=q.lines, credential=cred))
+    method, tendered, change, reference = tender
+    sale_id = new_id()
+    receipt_no = conn.execute(_NEXT_RECEIPT, {"c": q.canteen_id}).scalar()
+    sale = chain.stamp("sales", {
+        "id": sale_id, "canteen_id": q.canteen_id, "business_date": m.business_date, "sold_at": m.sold_at,
+        "local_hour": m.local_time.hour, "receipt_no": receipt_no, "shift_id": shift_id, "cashier_id": cashier_id,
+        "credential_kind": cred.kind if cred is not None else "none",
+        "diner_id": getattr(cred, "diner_id", None), "ticket_id": getattr(cred, "ticket_id", None),
+        "gross_fen": q.gross_fen, "subsidy_fen": q.subsidy_fen, "due_fen": q.due_fen, "tender_method": method,
+        "tendered_fen": tendered, "change_fen": change, "tender_reference": reference, "status": "completed"})
+    conn.execute(_SALES.insert(), sale)
+    lines = [chain.stamp("sale_lines", {
+        "id": new_id(), "sale_id": sale_id, "canteen_id": q.canteen_id, "line_no": line.line_no,
+        "item_id": line.item_id, "name": line.name, "unit_price_fen": line.unit_price_fen, "qty": line.qty,
+        "welfare_meal": line.welfare_meal, "line_total_fen": line.line_total_fen}) for line in q.lines]
+    conn.execute(_LINES.insert(), lines)
+    if d.granted:
+        grant = chain.stamp("subsidy_grants", {
+            "id": new_id(), "sale_id": sale_id, "canteen_id": q.canteen_id, "business_date": m.business_date,
+            "period": d.period, "diner_key": cred.diner_key, "diner_id": getattr(cred, "diner_id", None),
+            "ticket_id": getattr(cred, "ticket_id", None), "kind": d.kind, "amount_fen": d.amount_fen,
+            "rule_id": d.rule_id, "policy_version": d.policy_version, "reason_zh": d.reason_zh,
+            "reason_en": d.reason_en, "line_no": (d.line_index + 1) if d.line_index is not None else None,
+            "granted_at": m.sold_at, "voided": False})
+        try:
+            conn.execute(_GRANTS.insert(), grant)
+        except IntegrityError as e:
+            if "diner_key" not in str(e.orig) and "one_live_per_diner" not in str(e.orig):
+                raise
+            # Another till recorded this diner's subsidised meal a moment ago (maybe at
+            # another canteen of the district): refuse; the whole sale rolls back.
+            zh, en = reasons.limit_reached(ticket=cred.kind == "ticket", limit_per=q.policy.limit_per,
+                                           period=d.period, limit=q.policy.meals_per_limit)
+            raise ApiError(409, "limit_reached", zh, en) from None
+    chain.save()
+    out = {
+        "id": sale_id, "receipt_no": receipt_no, "canteen": q.canteen_id,
+        "business_date": m.business_date.isoformat(), "sold_at": m.sold_at.isoformat() + "Z",
+        "status": "completed", "credential_kind": sale["credential_kind"],
+        "gross_fen": q.gross_fen, "subsidy_fen": q.subsidy_fen, "due_fen": q.due_fen,
+        "tender": {"method": method, "tendered_fen": tendered, "change_fen": change, "reference": reference},
+        "tendered_fen": tendered, "change_fen": change,
+        "subsidy": subsidy_view(d),
+        "lines": [_line_view(line, q._line_subsidy(line)) for line in q.lines],
+    }
+    if d.kind == "free_meal" and d.granted:
+        out["free_meals"] = free_meals_view(q.free_meals_cap, q.free_meals_used + 1)
+    return out
+
+
+# -- reading and voiding -----------------------------------------------------------------------
+
+def get_sale(*, session: Session, sale_id: str) -> dict | None:
+    """The sale with its lines, grant and void, as the API shows it; None if unknown."""
+    conn = session.connection()
+    sale = conn.execute(select(_SALES).where(_SALES.c.id == sale_id)).mappings().first()
+    if sale is None:
+        return None
+    lines = conn.execute(select(_LINES).where(_LINES.c.sale_id == sale_id).order_by(_LINES.c.line_no)).mappings().all()
+    grant = conn.execute(select(_GRANTS).where(_GRANTS.c.sale_id == sale_id)).mappings().first()
+    void = conn.execute(select(_VOIDS).where(_VOIDS.c.sale_id == sale_id)).mappings().first()
+    free_line = grant["line_no"] if grant is not None and grant["kind"] == "free_meal" else None
+    return {
+        "id": sale["id"], "receipt_no": sale["receipt_no"], "canteen": sale["canteen_id"],
+        "business_date": sale["business_date"].isoformat(), "sold_at": sale["sold_at"].isoformat() + "Z",
+        "status": sale["status"], "credential_kind": sale["credential_kind"], "cashier_id": sale["cashier_id"],
+        "shift_id": sale["shift_id"],
+        "gross_fen": sale["gross_fen"], "subsidy_fen": sale["subsidy_fen"], "due_fen": sale["due_fen"],
+        "tender": {"method": sale["tender_method"], "tendered_fen": sale["tendered_fen"],
+                   "change_fen": sale["change_fen"], "reference": sale["tender_reference"]},
+        "tendered_fen": sale["tendered_fen"], "change_fen": sale["change_fen"],
+        "subsidy": ({"kind": grant["kind"], "amount_fen": grant["amount_fen"], "rule": grant["rule_id"],
+                     "policy_version": grant["policy_version"], "code": grant["kind"], "reason": grant["reason_zh"],
+                     "reason_en": grant["reason_en"], "voided": bool(grant["voided"])} if grant is not None else
+                    {"kind": None, "amount_fen": 0, "rule": None, "policy_version": None, "code": None,
+                     "reason": None, "reason_en": None, "voided": False}),
+        "lines": [{"line_no": ln["line_no"], "item_id": ln["item_id"], "name": ln["name"],
+                   "unit_price_fen": ln["unit_price_fen"], "qty": ln["qty"], "line_total_fen": ln["line_total_fen"],
+                   "welfare_meal": bool(ln["welfare_meal"]),
+                   "subsidy_fen": grant["amount_fen"] if ln["line_no"] == free_line else 0} for ln in lines],
+        "void": ({"id": void["id"], "voided_at": void["voided_at"].isoformat() + "Z", "reason": void["reason"],
+                  "requested_by": void["requested_by"], "approved_by": void["approved_by"],
+                  "refund_fen": void["refund_fen"], "reversed_subsidy_fen": void["reversed_subsidy_fen"]}
+                 if void is not None else None),
+    }
+
+
+def sale_canteen(*, session: Session, sale_id: str) -> str | None:
+    """The canteen a sale belongs to (never changes), or None for an unknown sale."""
+    return session.connection().execute(select(_SALES.c.canteen_id).where(_SALES.c.id == sale_id)).scalar()
+
+
+def void_sale(*, session: Session, sale_id: str, reason: str, requested_by: Any, approved_by: StaffUser | Any,
+              instant: datetime, address: str = "") -> dict:
+    """Void a sale of an open business date: a chained void row, the sale marked voided, its
+    subsidy reversed and a free-meal slot given back.  Refuses a second void (409
+    already_voided) and a closed date (409 day_closed)."""
+    canteen_id = sale_canteen(session=session, sale_id=sale_id)
+    if canteen_id is None:
+        raise ApiError(404, "unknown_sale", "没有这笔销售", "no such sale")
+    chain = ledger.open_chain(session=session, canteen_id=canteen_id)
+    conn = session.connection()
+    sale = conn.execute(select(_SALES).where(_SALES.c.id == sale_id)).mappings().first()
+    if sale["status"] == "voided":
+        raise ApiError(409, "already_voided", "这笔销售已作废", "this sale is already voided")
+    ensure_day_open(session=session, canteen_id=canteen_id, business_date=sale["business_date"])
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApiError(422, "reason_required", "请填写作废原因", "a reason for the void is required")
+    grant = conn.execute(select(_GRANTS.c.id, _GRANTS.c.kind).where(_GRANTS.c.sale_id == sale_id)).first()
+    row = chain.stamp("voids", {
+        "id": new_id(), "sale_id": sale_id, "canteen_id": canteen_id, "business_date": sale["business_date"],
+        "voided_at": naive_utc(instant), "reason": reason[:200], "requested_by": requested_by.id,
+        "approved_by": approved_by.id, "refund_fen": sale["due_fen"], "reversed_subsidy_fen": sale["subsidy_fen"]})
+    conn.execute(_VOIDS.insert(), row)
+    conn.execute(update(_SALES).where(_SALES.c.id == sale_id).values(status="voided"))
+    if grant is not None:
+        conn.execute(update(_GRANTS).where(_GRANTS.c.id == grant.id).values(voided=True))
+        if grant.kind == "free_meal":
+            conn.execute(_RELEASE, {"c": canteen_id, "d": sale["business_date"]})
+    chain.save()
+    audit(session=session, action="sale_voided", actor=requested_by, canteen_id=canteen_id, target=sale_id,
+          address=address, detail={"approved_by": approved_by.username, "refund_fen": sale["due_fen"],
+                                   "reversed_subsidy_fen": sale["subsidy_fen"], "receipt_no": sale["receipt_no"]})
+    return get_sale(session=session, sale_id=sale_id)
+
+
+def quota_today(*, session: Session, settings: Settings, canteen_id: str, instant: datetime) -> dict:
+    """Free welfare meals today at the canteen: ``{canteen, business_date, free_meals:{cap, used, left}}``."""
+    moment = moment_of(instant, settings.canteen(canteen_id).timezone)
+    policy = policy_for(settings, moment.business_date)
+    row = session.connection().execute(
+        select(_COUNTERS.c.cap, _COUNTERS.c.used).where(_COUNTERS.c.canteen_id == canteen_id,
+                                                        _COUNTERS.c.business_date == moment.business_date)).first()
+    cap, used = (row.cap, row.used) if row is not None else (policy.free_meals_per_day, 0)
+    return {"canteen": canteen_id, "business_date": moment.business_date.isoformat(),
+            "free_meals": free_meals_view(cap, used)}
+
+
+def menu(*, session: Session, canteen_id: str) -> list[dict]:
+    """The canteen's available menu items in menu order (categories appear in the order of their first item)."""
+    rows = session.connection().execute(
+        select(_MENU).where(_MENU.c.canteen_id == canteen_id, _MENU.c.available.is_(True))
+        .order_by(_MENU.c.sort_order, _MENU.c.name)).mappings()
+    return [{"id": r["id"], "name": r["name"], "name_en": r["name_en"], "price_fen": r["price_fen"],
+             "category": r["category"], "welfare_meal": bool(r["welfare_meal"])} for r in rows]
+
+
+def recent_sales(*, session: Session, canteen_id: str, business_date: date, limit: int = 20) -> list[dict]:
+    """The canteen's sales of one business date, newest first (summary rows)."""
+    s = _SALES
+    rows = session.connection().execute(
+        select(s.c.id, s.c.receipt_no, s.c.sold_at, s.c.status, s.c.gross_fen, s.c.subsidy_fen, s.c.due_fen,
+               s.c.tender_method, s.c.cashier_id)
+        .where(s.c.canteen_id == canteen_id, s.c.business_date == business_date)
+        .order_by(s.c.receipt_no.desc()).limit(limit)).mappings()
+    return [{"id": r["id"], "receipt_no": r["receipt_no"], "sold_at": r["sold_at"].isoformat() + "Z",
+             "status": r["status"], "gross_fen": r["gross_fen"], "subsidy_fen": r["subsidy_fen"],
+             "due_fen": r["due_fen"], "tender_method": r["tender_method"], "cashier_id": r["cashier_id"]} for r in rows]
