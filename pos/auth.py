@@ -2,8 +2,6 @@
 the access hook that applies pos/access.py to every request."""
 from __future__ import annotations
 
-import secrets
-
 from flask import (Blueprint, Flask, abort, current_app, g, make_response, redirect, render_template,
                    request, session as flask_session, url_for)
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
@@ -76,11 +74,17 @@ def user_canteen() -> str:
 
 @login_manager.user_loader
 def _load_user(user_id: str):
+    # A browser session is honoured only while its server-side record lives: the session
+    # id ("sid", random, kept in the signed cookie) is stored hashed in api_tokens like a
+    # bearer token, so sign-out, a password reset or disabling the account ends it even
+    # though Flask's cookie itself cannot be taken back.
+    sid = flask_session.get("sid")
+    if not sid or not isinstance(sid, str):
+        return None
     with db().session() as s:
-        row = s.get(StaffUser, user_id)
-        if row is None or not row.active:
+        row = staff_store.user_for_token(session=s, token=sid)
+        if row is None or row.id != user_id:
             return None
-        # A session from before a sign-out everywhere / password reset is not honoured.
         return Staff(row)
 
 
@@ -111,6 +115,8 @@ def check_access():
         return None  # routing will answer 404/405
     role = current_user.role if current_user.is_authenticated else None
     verdict = allowed(endpoint, role)
+    if not verdict:
+        g.access_refused = True  # told apart from a view's own 401/403 (tests walk the table)
     if verdict is None:
         abort(403, f"route {endpoint} has no access declaration")
     if not verdict:
@@ -120,9 +126,19 @@ def check_access():
     # Browser (cookie) requests to the JSON API need the CSRF token too; bearer-token
     # clients send no cookies, so cross-site forgery does not reach them.
     if (request.path.startswith("/api/") and request.method not in ("GET", "HEAD", "OPTIONS")
-            and current_user.is_authenticated and not g.get("auth_via_token")):
+            and current_user.is_authenticated and not g.get("auth_via_token")
+            and current_app.config.get("WTF_CSRF_ENABLED", True)):
         csrf.protect()
     return None
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """A local path to go to after sign-in or a language switch; anything that a browser
+    could read as another site (``//host``, ``/\\host``, ``https:``) becomes ``default``."""
+    target = target or ""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or any(ord(ch) < 32 for ch in target):
+        return default
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -137,6 +153,7 @@ def login():
                     address=client_address(), max_failures=settings.security.login_max_failures,
                     window_minutes=settings.security.login_window_minutes)
                 if row is not None:
+                    sid, _ = staff_store.issue_token(session=s, user=row, hours=settings.security.token_hours)
                     audit(session=s, action="login", actor=row, canteen_id=row.canteen_id, address=client_address())
                     staff = Staff(row)
             if row is None:
@@ -146,13 +163,12 @@ def login():
                 raise
             error = e
         else:
-            flask_session.clear()  # a fresh session on sign-in (no fixation)
-            flask_session["sid"] = secrets.token_hex(16)
+            # A fresh session on sign-in (no fixation): the old cookie's content is dropped
+            # and the new one carries a new server-side session id.
+            flask_session.clear()
+            flask_session["sid"] = sid
             login_user(staff)
-            nxt = request.args.get("next") or ""
-            if nxt.startswith("/") and not nxt.startswith("//"):
-                return redirect(nxt)
-            return redirect(url_for("home.index"))
+            return redirect(safe_next(request.args.get("next"), url_for("home.index")))
     status = 200 if error is None else error.status
     return render_template("login.html", error=error), status
 
@@ -160,6 +176,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     with db().transaction() as s:
+        sid = flask_session.get("sid")
+        if isinstance(sid, str) and sid:
+            staff_store.revoke_token(session=s, token=sid)
         audit(session=s, action="logout", actor=current_user.username, canteen_id=current_user.canteen_id,
               address=client_address())
     logout_user()
@@ -169,10 +188,7 @@ def logout():
 
 @bp.route("/lang/<lang>")
 def set_language(lang: str):
-    nxt = request.args.get("next") or "/"
-    if not nxt.startswith("/") or nxt.startswith("//"):
-        nxt = "/"
-    resp = make_response(redirect(nxt))
+    resp = make_response(redirect(safe_next(request.args.get("next"), "/")))
     if lang in ("zh", "en"):
         resp.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return resp

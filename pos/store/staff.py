@@ -49,11 +49,32 @@ def create_user(*, session: Session, username: str, password: str, role: str, di
 
 
 def failures_within(*, session: Session, kind: str, username: str, address: str, minutes: int) -> int:
+    """Failed attempts of this kind for the account from this address within the window,
+    counted since the last success (a cashier who gets in is not locked out by typos
+    made earlier in the shift)."""
     since = naive_utc() - timedelta(minutes=minutes)
+    same = (LoginAttempt.kind == kind, LoginAttempt.username == username, LoginAttempt.address == address)
+    last_ok = session.exec(select(func.max(LoginAttempt.at)).where(
+        *same, LoginAttempt.succeeded == True, LoginAttempt.at >= since)).one()  # noqa: E712
+    if last_ok is not None:
+        since = last_ok
     q = select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.kind == kind, LoginAttempt.username == username, LoginAttempt.address == address,
-        LoginAttempt.succeeded == False, LoginAttempt.at >= since)  # noqa: E712
+        *same, LoginAttempt.succeeded == False, LoginAttempt.at >= since)  # noqa: E712
     return session.exec(q).one()
+
+
+_dummy_hash: list[str] = []
+
+
+def _check_secret(stored_hash: str | None, secret: str) -> bool:
+    """check_password_hash, also for a missing account, so that the answer takes as long
+    whether or not the username exists."""
+    if not stored_hash:
+        if not _dummy_hash:
+            _dummy_hash.append(hash_secret(secrets.token_hex(16)))
+        check_password_hash(_dummy_hash[0], secret)
+        return False
+    return check_password_hash(stored_hash, secret)
 
 
 def record_attempt(*, session: Session, kind: str, username: str, address: str, succeeded: bool) -> None:
@@ -73,7 +94,7 @@ def authenticate(*, session: Session, username: str, password: str, address: str
         raise ApiError(429, "too_many_attempts", f"登录失败次数过多，请 {window_minutes} 分钟后再试",
                        f"too many failed sign-ins; try again in {window_minutes} minutes")
     user = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
-    ok = bool(user and user.active and check_password_hash(user.password_hash, password or ""))
+    ok = _check_secret(user.password_hash if user else None, password or "") and bool(user and user.active)
     record_attempt(session=session, kind="password", username=username, address=address, succeeded=ok)
     return user if ok else None
 
@@ -91,8 +112,8 @@ def check_pin(*, session: Session, supervisor_username: str, pin: str, address: 
         raise ApiError(429, "too_many_pin_attempts", f"PIN 错误次数过多，请 {window_minutes} 分钟后再试",
                        f"too many wrong PINs; try again in {window_minutes} minutes")
     user = session.exec(select(StaffUser).where(StaffUser.username == name)).first()
-    ok = bool(user and user.active and user.role in ("supervisor", "admin") and user.pin_hash
-              and check_password_hash(user.pin_hash, pin or ""))
+    ok = (_check_secret(user.pin_hash if user else None, pin or "")
+          and bool(user and user.active and user.role in ("supervisor", "admin")))
     record_attempt(session=session, kind="pin", username=name, address=address, succeeded=ok)
     return user if ok else None
 
@@ -119,9 +140,11 @@ def user_for_token(*, session: Session, token: str) -> StaffUser | None:
 
 
 def revoke_token(*, session: Session, token: str) -> bool:
+    """End a bearer token or a browser session (both are rows of api_tokens)."""
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == _token_digest(token))).first()
     if row is None or row.revoked_at is not None:
         return False
     row.revoked_at = naive_utc()
     session.add(row)
     return True
+
