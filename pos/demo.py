@@ -93,7 +93,7 @@ def load_demo(app: Flask) -> str:
         audit(session=s, action="demo_loaded", actor="cli")
     extra = _extend(app)
     lines = ["demo canteen loaded. Sign in at /login with (username / password):"]
-    lines += [f"  {u:<14} {u}{DEMO_PASSWORD_SUFFIX:<14} {r}{' PIN ' + p if p else ''}" for u, r, _, _, p in STAFF]
+    lines += [f"  {u:<14} {u + DEMO_PASSWORD_SUFFIX:<24} {r:<11}{' PIN ' + p if p else ''}" for u, r, _, _, p in STAFF]
     return "\n".join(lines + extra)
 
 
