@@ -19,6 +19,7 @@ REGISTRY = frozenset({"registrar", "admin"})
 ACCOUNTS = frozenset({"accountant", "supervisor", "admin"})
 ACCOUNTANT = frozenset({"accountant", "admin"})
 ADMIN = frozenset({"admin"})
+TICKETS = frozenset({"registrar", "supervisor", "admin"})  # print daily free-meal tickets
 
 ROUTE_ROLES: dict[str, frozenset[str]] = {
     # --- foundation -------------------------------------------------------------
@@ -32,6 +33,32 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "api.auth_token": PUBLIC,
     "api.auth_token_revoke": STAFF,
     # --- back office and vouchers (issue: back office) ----------------------------
+    "backoffice.index": STAFF,  # the policy in force and today's free meals left
+    "backoffice.diners": REGISTRY,
+    "backoffice.diner_new": REGISTRY,
+    "backoffice.diner": REGISTRY,
+    "backoffice.diner_edit": REGISTRY,
+    "backoffice.diner_suspend": REGISTRY,
+    "backoffice.voucher_issue": REGISTRY,
+    "backoffice.voucher_revoke": REGISTRY,
+    "backoffice.voucher_cards": REGISTRY,
+    "backoffice.tickets": TICKETS,
+    "backoffice.ticket_sheet": TICKETS,
+    "backoffice.menu": ADMIN,
+    "backoffice.menu_item": ADMIN,
+    "backoffice.staff": ADMIN,
+    "backoffice.staff_password": ADMIN,
+    "backoffice.staff_active": ADMIN,
+    "vouchers.voucher_page": PUBLIC,  # the diner's own page: /v/<token>
+    "vouchers.ticket_page": PUBLIC,  # /t/<token>
+    "api.diners_create": REGISTRY,
+    "api.diner_vouchers_issue": REGISTRY,
+    "api.voucher_revoke": REGISTRY,
+    "api.voucher_cards_pdf": REGISTRY,
+    "api.tickets_create": TICKETS,
+    "api.tickets_sheet_pdf": TICKETS,
+    "api.menu_item_create": ADMIN,
+    "api.menu_item_update": ADMIN,
     # --- till (issue: till) -------------------------------------------------------
     "till.index": TILL,  # the cashier's start page
     "till.receipt": TILL,

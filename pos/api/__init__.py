@@ -13,3 +13,4 @@ api = APIBlueprint("api", __name__, url_prefix="/api/v1", abp_security=bearer)
 # Each module registers its routes on `api` when imported.
 from pos.api import auth  # noqa: E402,F401
 from pos.api import till  # noqa: E402,F401
+from pos.api import registry  # noqa: E402,F401

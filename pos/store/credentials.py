@@ -93,6 +93,36 @@ def band(settings: Settings, *, today: date, birth_date: date | None, worker_cat
     return " · ".join(zh), " · ".join(en)
 
 
+def benefit(settings: Settings, diner: Diner, *, today: date) -> tuple[str, str]:
+    """What a registered diner's voucher gives under the policy in force ``today``, for
+    the diner's own page and the printed card: "80岁以上长者 每餐立减¥7.00"."""
+    from subsidies.money import yuan
+
+    try:
+        policy = settings.policy.in_force(today)
+    except PolicyError:
+        return "暂无适用的补贴政策", "no subsidy policy in force"
+    zh, en = [], []
+    if diner.worker_category in policy.welfare_categories and diner.worker_verified_by is not None:
+        name_zh, name_en = WORKER_CATEGORY_NAMES[diner.worker_category]
+        zh.append(f"{name_zh}公益套餐 每日一份（限量）")
+        en.append(f"free welfare set meal for {name_en}s, one a day (while they last)")
+    if diner.resident or not policy.residency_required:
+        age = age_on(diner.birth_date, today) if diner.birth_date <= today else -1
+        reached = [t for t in policy.age_tiers if t.min_age <= age]
+        if reached:
+            t = reached[-1]
+            zh.append(f"{t.min_age}岁以上长者 每餐立减{yuan(t.discount_fen)}")
+            en.append(f"aged {t.min_age}+: {yuan(t.discount_fen)} off a meal")
+        elif policy.age_tiers and not zh:
+            t = policy.age_tiers[0]
+            zh.append(f"年满{t.min_age}岁起 每餐立减{yuan(t.discount_fen)}")
+            en.append(f"from age {t.min_age}: {yuan(t.discount_fen)} off a meal")
+    if not zh:
+        return "社区登记就餐者（按菜单价）", "registered diner (menu prices)"
+    return "；".join(zh), "; ".join(en)
+
+
 def registered(settings: Settings, diner: Diner, *, kind: str, today: date, voucher_id: str | None = None) -> Credential:
     """The credential of a registered diner (by voucher or by their resident ID number)."""
     facts = DinerFacts(kind="registered", birth_date=diner.birth_date, resident=diner.resident,

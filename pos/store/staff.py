@@ -148,3 +148,41 @@ def revoke_token(*, session: Session, token: str) -> bool:
     session.add(row)
     return True
 
+
+def _revoke_all_tokens(session: Session, user_id: str) -> None:
+    now = naive_utc()
+    for row in session.exec(select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at == None)):  # noqa: E711
+        row.revoked_at = now
+        session.add(row)
+
+
+def reset_password(*, session: Session, user_id: str, password: str) -> StaffUser:
+    """Set a new password (back office); the user's API tokens stop working."""
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise ApiError(404, "user_not_found", "没有这个账号", "no such staff account")
+    if len(password or "") < MIN_PASSWORD:
+        raise ApiError(422, "weak_password", f"密码至少 {MIN_PASSWORD} 位", f"password must have at least {MIN_PASSWORD} characters")
+    user.password_hash = hash_secret(password)
+    user.updated_at = naive_utc()
+    session.add(user)
+    _revoke_all_tokens(session, user.id)
+    return user
+
+
+def set_active(*, session: Session, user_id: str, active: bool) -> StaffUser:
+    """Disable (or re-enable) an account: a disabled user cannot sign in and their
+    sessions and tokens stop working at the next request."""
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise ApiError(404, "user_not_found", "没有这个账号", "no such staff account")
+    user.active = active
+    user.updated_at = naive_utc()
+    session.add(user)
+    if not active:
+        _revoke_all_tokens(session, user.id)
+    return user
+
+
+def all_users(*, session: Session) -> list[StaffUser]:
+    return list(session.exec(select(StaffUser).order_by(StaffUser.role, StaffUser.username)))
