@@ -1,0 +1,130 @@
+"""The monthly subsidy claim PDF (补贴申领表) for one canteen or every canteen of a community.
+
+Per-day counts and amounts by benefit kind, totals, per-canteen totals, the policy
+versions in force, edit checks (failures in red), a per-diner summary (pseudonymous key
+prefix and masked ID only) and signature lines.  Days not yet closed are marked 暂定
+(provisional), and so is the whole claim while any day is open.
+"""
+from __future__ import annotations
+
+from calendar import monthrange
+
+from reportlab.lib.units import mm
+from reportlab.platypus import CondPageBreak, Spacer
+
+from reports.charts import daily_subsidy_chart
+from reports.claim_queries import ClaimReport
+from reports.daily import KIND_ZH, checks_table, signature_block
+from reports.layout import LedgerTable, PdfRenderer, local, para, table
+from subsidies.money import yuan
+
+
+class MonthlyRenderer(PdfRenderer):
+    """Renders a :class:`reports.claim_queries.ClaimReport`; override the ``section_*``
+    hooks to change one part."""
+
+    title = "补贴申领表"
+
+    def filename(self, report: ClaimReport) -> str:
+        d = report.data
+        scope = d.canteens[0].code if len(d.canteens) == 1 else "community"
+        return f"claim-{scope}-{d.month:%Y-%m}.pdf"
+
+    def footer_lines(self, report: ClaimReport) -> list[str]:
+        generated = local(report.generated_at, report.timezone, "%Y-%m-%d %H:%M:%S")
+        state = "暂定（有未日结的营业日）" if report.data.provisional else "全部营业日已日结"
+        return [f"{report.scope} · 补贴申领表 {report.data.month:%Y-%m} · 生成于 {generated}（{report.timezone}）· {state}",
+                f"食堂：{'、'.join(c.code for c in report.data.canteens)}",
+                f"报表数据 SHA-256 {report.sha256}"]
+
+    def story(self, report: ClaimReport, font: str, st):
+        out = self.section_heading(report, font, st)
+        for section in (self.section_totals, self.section_canteens, self.section_days, self.section_chart,
+                        self.section_policies, self.section_checks, self.section_diners):
+            out += section(report, font, st)
+        out.append(signature_block(st, roles=("运营方", "社区会计", "审核人")))
+        return out
+
+    def section_heading(self, report: ClaimReport, font: str, st):
+        d = report.data
+        out = [para(f"{report.scope}　补贴申领表", st["title"]),
+               para(f"申领月份 {d.month:%Y年%m月} · 食堂 {len(d.canteens)} 个 · 社区 "
+                    f"{'、'.join(sorted({c.community for c in d.canteens}))}", st["subtitle"])]
+        if d.provisional:
+            open_days = sum(1 for x in d.days if not x.closed)
+            out.append(para(f"暂定：本月有 {open_days} 个食堂营业日尚未日结，金额可能变化。", st["stamp"]))
+        if not d.all_ok:
+            out.append(para("核对未通过：请查看红色项目后再签字。", st["stamp"]))
+        return out
+
+    def section_totals(self, report: ClaimReport, font: str, st):
+        d = report.data
+        rows = [(KIND_ZH["age_tier"], f"{d.age_count:,}", yuan(d.age_fen)),
+                (KIND_ZH["free_meal"], f"{d.free_count:,}", yuan(d.free_fen)),
+                ("申领合计", f"{d.age_count + d.free_count:,}", yuan(d.total_fen))]
+        notes = [f"已作废的补贴不计入：{d.voided_count:,} 笔，{yuan(d.voided_fen)}。"]
+        if d.corrections_count:
+            notes.append(f"本月更正冲减：{d.corrections_count:,} 笔，{yuan(d.corrections_subsidy_fen)}；"
+                         f"扣除后净申领 {yuan(d.total_fen - d.corrections_subsidy_fen)}。")
+        return [para("一、申领汇总", st["h2"]),
+                table(("补贴类别", "笔数", "金额"), rows, (70 * mm, 40 * mm, 50 * mm), font=font, right=(1, 2),
+                      bold_last=True),
+                Spacer(1, 2 * mm), *[para(n, st["body"]) for n in notes]]
+
+    def section_canteens(self, report: ClaimReport, font: str, st):
+        d = report.data
+        if len(d.canteens) < 2:
+            return []
+        rows = [(c.canteen.name, c.canteen.code, str(c.days), str(c.closed_days), f"{c.age_count:,}", yuan(c.age_fen),
+                 f"{c.free_count:,}", yuan(c.free_fen), yuan(c.total_fen)) for c in d.by_canteen]
+        rows.append(("合计", "", str(sum(c.days for c in d.by_canteen)), str(sum(c.closed_days for c in d.by_canteen)),
+                     f"{d.age_count:,}", yuan(d.age_fen), f"{d.free_count:,}", yuan(d.free_fen), yuan(d.total_fen)))
+        return [para("二、按食堂", st["h2"]),
+                table(("食堂", "编号", "营业天数", "已日结", "立减笔数", "立减金额", "免费餐", "免费餐金额", "合计"), rows,
+                      (44 * mm, 16 * mm, 14 * mm, 13 * mm, 16 * mm, 21 * mm, 14 * mm, 21 * mm, 21 * mm),
+                      font=font, right=range(2, 9), bold_last=True, size=7.5)]
+
+    def section_days(self, report: ClaimReport, font: str, st):
+        d = report.data
+        rows = [(x.business_date.isoformat(), "暂定" if x.provisional else "已日结", f"{x.age_count:,}", yuan(x.age_fen),
+                 f"{x.free_count:,}", yuan(x.free_fen), yuan(x.total_fen)) for x in d.by_date]
+        rows.append(("合计", "暂定" if d.provisional else "", f"{d.age_count:,}", yuan(d.age_fen), f"{d.free_count:,}",
+                     yuan(d.free_fen), yuan(d.total_fen)))
+        return [para("三、按日（各食堂合计）", st["h2"]),
+                table(("营业日", "状态", "立减笔数", "立减金额", "免费餐", "免费餐金额", "当日合计"), rows,
+                      (28 * mm, 18 * mm, 22 * mm, 28 * mm, 20 * mm, 28 * mm, 28 * mm), font=font,
+                      right=range(2, 7), bold_last=True)]
+
+    def section_chart(self, report: ClaimReport, font: str, st):
+        d = report.data
+        days = [(x.business_date.day, x.age_fen, x.free_fen) for x in d.by_date]
+        return [CondPageBreak(75 * mm), para("每日补贴金额（元；红：老龄立减，橙：公益免费餐）", st["h2"]),
+                daily_subsidy_chart(days, monthrange(d.month.year, d.month.month)[1], font)]
+
+    def section_policies(self, report: ClaimReport, font: str, st):
+        rows = [(p.version, KIND_ZH.get(p.kind, p.kind), f"{p.count:,}", yuan(p.amount_fen), p.first_date.isoformat(),
+                 p.last_date.isoformat()) for p in report.data.policies]
+        out = [para("四、适用的政策版本（按销售时记录）", st["h2"])]
+        if not rows:
+            return out + [para("本月没有补贴。", st["small"])]
+        return out + [table(("政策版本", "补贴类别", "笔数", "金额", "首个营业日", "最后营业日"), rows,
+                            (30 * mm, 30 * mm, 22 * mm, 30 * mm, 34 * mm, 34 * mm), font=font, right=(2, 3))]
+
+    def section_checks(self, report: ClaimReport, font: str, st):
+        return [para("五、核对（edit checks）", st["h2"]), checks_table(report.data.checks, font)]
+
+    def section_diners(self, report: ClaimReport, font: str, st):
+        diners = report.data.diners
+        rows = [(x.diner, x.masked_id, f"{x.meals}", f"{x.age_count}", f"{x.free_count}", yuan(x.amount_fen),
+                 f"{x.canteens}", f"{x.days}") for x in diners]
+        out = [CondPageBreak(30 * mm), para(f"六、按就餐者汇总（{len(diners):,} 人；假名与掩码，不含姓名和身份证号）", st["h2"])]
+        if not rows:
+            return out + [para("本月没有补贴。", st["small"])]
+        return out + [LedgerTable(("就餐者（假名）", "身份证（掩码）", "补贴餐次", "立减", "免费餐", "金额", "食堂数", "天数"), rows,
+                                  (28 * mm, 40 * mm, 18 * mm, 16 * mm, 16 * mm, 24 * mm, 18 * mm, 16 * mm),
+                                  font=font, right=range(2, 8))]
+
+
+def render_monthly(report: ClaimReport) -> tuple[str, str, bytes]:
+    """The monthly claim as ``(filename, 'application/pdf', bytes)``."""
+    return MonthlyRenderer().render(report)

@@ -1,0 +1,442 @@
+"""What the daily reconciliation reads from the database, as plain frozen data.
+
+Every figure is an SQL aggregate (``GROUP BY``) over the rows the till recorded; no
+subsidy is recomputed here.  A subsidy counts when its grant is live (``voided`` false);
+a sale counts when its status is ``completed``.  Money is integer fen.
+
+The monthly claim's queries live in :mod:`reports.claim_queries`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, false, func, or_, select, true
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from pos.models import (Canteen, Correction, DayClose, Diner, FreeMealCounter, Sale, Shift, StaffUser,
+                        SubsidyGrant, Void)
+
+S, G, V, SH = Sale.__table__, SubsidyGrant.__table__, Void.__table__, Shift.__table__
+D, U, C, DC = Diner.__table__, StaffUser.__table__, Canteen.__table__, DayClose.__table__
+FM, CO = FreeMealCounter.__table__, Correction.__table__
+
+KINDS = ("age_tier", "free_meal")
+TENDERS = ("cash", "wechat", "alipay", "free")
+PSEUDONYM_CHARS = 10  # enough to tell diners apart on one claim, too short to look anyone up
+
+
+def pseudonym(diner_key: str) -> str:
+    """The diner as a report shows them: the first characters of their pseudonymous key
+    (an HMAC of the resident ID), or ``ticket:…`` for a one-time paper ticket."""
+    if diner_key.startswith("ticket:"):
+        return "ticket:" + diner_key[7:][-6:]
+    return diner_key[:PSEUDONYM_CHARS]
+
+
+def _int(value: Any) -> int:
+    """SUM() of no rows is NULL, and PostgreSQL answers NUMERIC for SUM(bigint)."""
+    return int(value or 0)
+
+
+@dataclass(frozen=True)
+class CanteenInfo:
+    """A canteen as the reports name it."""
+
+    code: str
+    name: str
+    community: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class KindTotal:
+    """Live subsidy grants of one benefit kind: how many and how much (fen)."""
+
+    kind: str
+    count: int
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class TenderTotal:
+    """Completed sales paid one way: count, amount due (fen), cash handed over and change."""
+
+    method: str
+    count: int
+    due_fen: int
+    tendered_fen: int
+    change_fen: int
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    """A business date's sales.  ``gross/subsidy/due`` count completed sales only; voided
+    sales are counted apart and claim nothing."""
+
+    sales: int
+    gross_fen: int
+    subsidy_fen: int
+    due_fen: int
+    voided_sales: int
+    voided_gross_fen: int
+    by_kind: tuple[KindTotal, ...]
+    by_tender: tuple[TenderTotal, ...]
+
+    @property
+    def granted_fen(self) -> int:
+        """Σ of the live grants (equals ``subsidy_fen`` when the books agree)."""
+        return sum(k.amount_fen for k in self.by_kind)
+
+
+@dataclass(frozen=True)
+class FreeMeals:
+    """The free welfare meal counter of the day: ``used`` of ``cap``, and the live
+    free-meal grants (which should equal ``used``)."""
+
+    cap: int
+    used: int
+    granted: int
+
+
+@dataclass(frozen=True)
+class ShiftCash:
+    """One shift's drawer: opening float + cash taken − change − voided cash = expected,
+    against the cash counted at handover (None while the shift is open)."""
+
+    shift_id: str
+    cashier: str
+    opened_at: datetime
+    closed_at: datetime | None
+    opening_float_fen: int
+    cash_taken_fen: int
+    change_fen: int
+    voided_cash_fen: int
+    counted_fen: int | None
+    expected_at_close_fen: int | None  # what the till computed when the shift was closed
+
+    @property
+    def expected_fen(self) -> int:
+        """The cash the drawer should hold, from the recorded sales and voids."""
+        return self.opening_float_fen + self.cash_taken_fen - self.change_fen - self.voided_cash_fen
+
+    @property
+    def over_short_fen(self) -> int | None:
+        """Counted minus expected: positive is over, negative is short; None while open."""
+        return None if self.counted_fen is None else self.counted_fen - self.expected_fen
+
+
+@dataclass(frozen=True)
+class VoidLine:
+    """A void of the day, with who asked, who approved and what it reversed."""
+
+    voided_at: datetime
+    receipt_no: int
+    reason: str
+    requested_by: str
+    approved_by: str
+    tender_method: str
+    refund_fen: int
+    reversed_subsidy_fen: int
+
+
+@dataclass(frozen=True)
+class GrantLine:
+    """One subsidy grant as recorded at sale time: pseudonymous diner, masked ID where
+    registered, kind, amount, policy version; ``voided`` grants are listed but not claimed."""
+
+    granted_at: datetime
+    receipt_no: int
+    diner: str
+    masked_id: str
+    kind: str
+    amount_fen: int
+    policy_version: str
+    voided: bool
+
+
+@dataclass(frozen=True)
+class HourTotal:
+    """Completed sales in one local clock hour."""
+
+    hour: int
+    sales: int
+    gross_fen: int
+    subsidy_fen: int
+
+
+@dataclass(frozen=True)
+class CorrectionLine:
+    """A correction booked on this date, pointing at a sale of an earlier (closed) date."""
+
+    created_at: datetime
+    original_date: date
+    original_receipt_no: int
+    reason: str
+    refund_fen: int
+    reversed_subsidy_fen: int
+
+
+@dataclass(frozen=True)
+class Check:
+    """One edit check: ``ok`` or not, what was checked (zh/en) and the figures behind it."""
+
+    code: str
+    ok: bool
+    label_zh: str
+    label_en: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class CloseInfo:
+    """The day close: when, by whom, and the ledger position and head at that moment."""
+
+    closed_at: datetime
+    closed_by: str
+    chain_seq: int
+    chain_head: str
+    report_sha256: str
+
+
+@dataclass(frozen=True)
+class DailyData:
+    """Everything the daily reconciliation shows.  :func:`daily_json` is its canonical
+    form; its SHA-256 is printed in the footer and stored by the day close."""
+
+    canteen: CanteenInfo
+    business_date: date
+    summary: DaySummary
+    free_meals: FreeMeals
+    shifts: tuple[ShiftCash, ...]
+    voids: tuple[VoidLine, ...]
+    grants: tuple[GrantLine, ...]
+    hours: tuple[HourTotal, ...]
+    corrections: tuple[CorrectionLine, ...]
+    checks: tuple[Check, ...]
+
+
+@dataclass(frozen=True)
+class DailyReport:
+    """The daily data with what is known about it: the close (None while the date is
+    open), the current ledger head, when it was generated and the data's SHA-256."""
+
+    data: DailyData
+    sha256: str
+    generated_at: datetime
+    close: CloseInfo | None
+    chain_seq: int
+    chain_head: str
+    extra_checks: tuple[Check, ...] = field(default=())
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        """The data's edit checks followed by the checks about the report itself."""
+        return self.data.checks + self.extra_checks
+
+    @property
+    def all_ok(self) -> bool:
+        """True when every edit check passes."""
+        return all(c.ok for c in self.checks)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {value!r}")
+
+
+def daily_json(data: DailyData) -> str:
+    """The daily data as canonical JSON (sorted keys, no spaces): what the day close stores."""
+    return json.dumps(asdict(data), ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_plain)
+
+
+def sha256_text(text: str) -> str:
+    """SHA-256 (hex) of UTF-8 text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def canteen_info(*, session: Session, canteen_id: str) -> CanteenInfo | None:
+    """The canteen's name, community and time zone, or None for an unknown code."""
+    row = session.connection().execute(
+        select(C.c.id, C.c.name, C.c.community, C.c.timezone).where(C.c.id == canteen_id)).first()
+    return CanteenInfo(*row) if row is not None else None
+
+
+def chain_position(*, session: Session, canteen_id: str) -> tuple[int, str]:
+    """The canteen's ledger position and head hash now."""
+    row = session.connection().execute(select(C.c.chain_seq, C.c.chain_head).where(C.c.id == canteen_id)).first()
+    return (row[0], row[1]) if row is not None else (0, "")
+
+
+def close_info(*, session: Session, canteen_id: str, business_date: date) -> CloseInfo | None:
+    """The day close of the date, or None while it is open."""
+    row = session.connection().execute(
+        select(DC.c.closed_at, U.c.display_name, DC.c.chain_seq, DC.c.chain_head, DC.c.report_sha256)
+        .select_from(DC.join(U, U.c.id == DC.c.closed_by))
+        .where(DC.c.canteen_id == canteen_id, DC.c.business_date == business_date)).first()
+    return CloseInfo(*row) if row is not None else None
+
+
+def _summary(conn, canteen_id: str, day: date) -> DaySummary:
+    done = S.c.status == "completed"
+    row = conn.execute(select(
+        func.sum(case((done, 1), else_=0)), func.sum(case((done, S.c.gross_fen), else_=0)),
+        func.sum(case((done, S.c.subsidy_fen), else_=0)), func.sum(case((done, S.c.due_fen), else_=0)),
+        func.sum(case((done, 0), else_=1)), func.sum(case((done, 0), else_=S.c.gross_fen)),
+    ).where(S.c.canteen_id == canteen_id, S.c.business_date == day)).one()
+    kinds = {k: (_int(n), _int(a)) for k, n, a in conn.execute(
+        select(G.c.kind, func.count(), func.sum(G.c.amount_fen))
+        .where(G.c.canteen_id == canteen_id, G.c.business_date == day, G.c.voided == false())
+        .group_by(G.c.kind))}
+    tenders = {m: r for m, *r in conn.execute(
+        select(S.c.tender_method, func.count(), func.sum(S.c.due_fen), func.sum(S.c.tendered_fen),
+               func.sum(S.c.change_fen))
+        .where(S.c.canteen_id == canteen_id, S.c.business_date == day, done).group_by(S.c.tender_method))}
+    return DaySummary(
+        sales=_int(row[0]), gross_fen=_int(row[1]), subsidy_fen=_int(row[2]), due_fen=_int(row[3]),
+        voided_sales=_int(row[4]), voided_gross_fen=_int(row[5]),
+        by_kind=tuple(KindTotal(k, *kinds.get(k, (0, 0))) for k in KINDS),
+        by_tender=tuple(TenderTotal(m, *(_int(x) for x in tenders.get(m, (0, 0, 0, 0)))) for m in TENDERS))
+
+
+def _free_meals(conn, canteen_id: str, day: date, default_cap: int, granted: int) -> FreeMeals:
+    row = conn.execute(select(FM.c.cap, FM.c.used).where(FM.c.canteen_id == canteen_id,
+                                                          FM.c.business_date == day)).first()
+    cap, used = (row[0], row[1]) if row is not None else (default_cap, 0)
+    return FreeMeals(cap=cap, used=used, granted=granted)
+
+
+def _shifts(conn, canteen_id: str, day: date) -> tuple[ShiftCash, ...]:
+    cash = S.c.tender_method == "cash"
+    q = (select(SH.c.id, U.c.display_name, SH.c.opened_at, SH.c.closed_at, SH.c.opening_float_fen,
+                func.sum(case((cash, S.c.tendered_fen), else_=0)), func.sum(case((cash, S.c.change_fen), else_=0)),
+                func.sum(case((cash, V.c.refund_fen), else_=0)), SH.c.counted_cash_fen, SH.c.expected_cash_fen)
+         .select_from(SH.join(U, U.c.id == SH.c.cashier_id).outerjoin(S, S.c.shift_id == SH.c.id)
+                      .outerjoin(V, V.c.sale_id == S.c.id))
+         .where(SH.c.canteen_id == canteen_id, SH.c.business_date == day)
+         .group_by(SH.c.id, U.c.display_name, SH.c.opened_at, SH.c.closed_at, SH.c.opening_float_fen,
+                   SH.c.counted_cash_fen, SH.c.expected_cash_fen)
+         .order_by(SH.c.opened_at, SH.c.id))
+    return tuple(ShiftCash(r[0], r[1], r[2], r[3], r[4], _int(r[5]), _int(r[6]), _int(r[7]), r[8], r[9])
+                 for r in conn.execute(q))
+
+
+def _voids(conn, canteen_id: str, day: date) -> tuple[VoidLine, ...]:
+    req, appr = aliased(U, name="req"), aliased(U, name="appr")
+    q = (select(V.c.voided_at, S.c.receipt_no, V.c.reason, req.c.display_name, appr.c.display_name,
+                S.c.tender_method, V.c.refund_fen, V.c.reversed_subsidy_fen)
+         .select_from(V.join(S, S.c.id == V.c.sale_id).join(req, req.c.id == V.c.requested_by)
+                      .join(appr, appr.c.id == V.c.approved_by))
+         .where(V.c.canteen_id == canteen_id, V.c.business_date == day)
+         .order_by(V.c.voided_at, S.c.receipt_no))
+    return tuple(VoidLine(*r) for r in conn.execute(q))
+
+
+def _grants(conn, canteen_id: str, day: date) -> tuple[GrantLine, ...]:
+    q = (select(G.c.granted_at, S.c.receipt_no, G.c.diner_key, D.c.id_masked, G.c.kind, G.c.amount_fen,
+                G.c.policy_version, G.c.voided)
+         .select_from(G.join(S, S.c.id == G.c.sale_id).outerjoin(D, D.c.id == G.c.diner_id))
+         .where(G.c.canteen_id == canteen_id, G.c.business_date == day)
+         .order_by(G.c.granted_at, S.c.receipt_no))
+    return tuple(GrantLine(r[0], r[1], pseudonym(r[2]), r[3] or "", r[4], r[5], r[6], bool(r[7]))
+                 for r in conn.execute(q))
+
+
+def _hours(conn, canteen_id: str, day: date) -> tuple[HourTotal, ...]:
+    q = (select(S.c.local_hour, func.count(), func.sum(S.c.gross_fen), func.sum(S.c.subsidy_fen))
+         .where(S.c.canteen_id == canteen_id, S.c.business_date == day, S.c.status == "completed")
+         .group_by(S.c.local_hour).order_by(S.c.local_hour))
+    return tuple(HourTotal(h, _int(n), _int(g), _int(sub)) for h, n, g, sub in conn.execute(q))
+
+
+def _corrections(conn, canteen_id: str, day: date) -> tuple[CorrectionLine, ...]:
+    q = (select(CO.c.created_at, S.c.business_date, S.c.receipt_no, CO.c.reason, CO.c.refund_fen,
+                CO.c.reversed_subsidy_fen)
+         .select_from(CO.join(S, S.c.id == CO.c.original_sale_id))
+         .where(CO.c.canteen_id == canteen_id, CO.c.business_date == day).order_by(CO.c.created_at))
+    return tuple(CorrectionLine(*r) for r in conn.execute(q))
+
+
+def _daily_checks(conn, canteen_id: str, day: date, summary: DaySummary, free: FreeMeals,
+                  shifts: tuple[ShiftCash, ...]) -> tuple[Check, ...]:
+    here = G.c.diner_key.in_(select(G.c.diner_key).where(G.c.canteen_id == canteen_id, G.c.business_date == day))
+    twice = conn.execute(select(func.count()).select_from(
+        select(G.c.diner_key).where(G.c.business_date == day, G.c.voided == false(), here)
+        .group_by(G.c.diner_key, G.c.period).having(func.count() > 1).subquery())).scalar()
+    # A grant is live exactly when its sale is completed; a voided sale has one void row.
+    flag_mismatch = conn.execute(
+        select(func.count()).select_from(G.join(S, S.c.id == G.c.sale_id))
+        .where(G.c.canteen_id == canteen_id, G.c.business_date == day,
+               or_(and_(G.c.voided == true(), S.c.status == "completed"),
+                   and_(G.c.voided == false(), S.c.status == "voided")))).scalar()
+    voids = conn.execute(select(func.count(), func.sum(V.c.reversed_subsidy_fen))
+                         .where(V.c.canteen_id == canteen_id, V.c.business_date == day)).one()
+    voided_subsidy = conn.execute(
+        select(func.sum(S.c.subsidy_fen)).where(S.c.canteen_id == canteen_id, S.c.business_date == day,
+                                                S.c.status == "voided")).scalar()
+    open_shifts = [s for s in shifts if s.closed_at is None]
+    drifted = [s for s in shifts if s.expected_at_close_fen is not None and s.expected_at_close_fen != s.expected_fen]
+    granted = summary.granted_fen
+    return (
+        Check("free_meal_cap", free.granted <= free.cap, "免费餐不超过每日上限", "free meals within the daily cap",
+              f"{free.granted} / {free.cap}"),
+        Check("free_meal_counter", free.granted == free.used, "免费餐计数与补贴记录一致",
+              "free-meal counter agrees with the grants", f"counter {free.used}, grants {free.granted}"),
+        Check("one_per_diner", twice == 0, "每位就餐者每天（每餐段）在全区只补贴一次",
+              "one live subsidy per diner per day (period) district-wide", f"{twice} diner(s) subsidised twice"),
+        Check("sums_agree", granted == summary.subsidy_fen, "补贴记录合计 = 已完成销售的补贴合计",
+              "Σ live grants = Σ subsidy of completed sales", f"{granted} = {summary.subsidy_fen} fen"),
+        Check("voids_agree", flag_mismatch == 0 and _int(voids[0]) == summary.voided_sales
+              and _int(voids[1]) == _int(voided_subsidy),
+              "作废单与销售、补贴状态一致", "voids agree with sale and grant status",
+              f"{_int(voids[0])} void(s), {summary.voided_sales} voided sale(s), {flag_mismatch} mismatched grant(s)"),
+        Check("shifts_balanced", not open_shifts and not drifted, "所有班次已交班且应有现金一致",
+              "every shift closed and its expected cash unchanged",
+              f"{len(open_shifts)} open, {len(drifted)} changed since handover"),
+    )
+
+
+def daily_data(*, session: Session, canteen_id: str, business_date: date, default_cap: int) -> DailyData:
+    """Gather the daily reconciliation of one canteen and business date.
+
+    ``default_cap`` is the policy's free-meal cap for the date, used when no free meal
+    was claimed that day (the counter row is made by the first claim).
+    """
+    conn = session.connection()
+    canteen = canteen_info(session=session, canteen_id=canteen_id)
+    if canteen is None:
+        raise LookupError(canteen_id)
+    summary = _summary(conn, canteen_id, business_date)
+    free_granted = next(k.count for k in summary.by_kind if k.kind == "free_meal")
+    free = _free_meals(conn, canteen_id, business_date, default_cap, free_granted)
+    shifts = _shifts(conn, canteen_id, business_date)
+    return DailyData(
+        canteen=canteen, business_date=business_date, summary=summary, free_meals=free, shifts=shifts,
+        voids=_voids(conn, canteen_id, business_date), grants=_grants(conn, canteen_id, business_date),
+        hours=_hours(conn, canteen_id, business_date), corrections=_corrections(conn, canteen_id, business_date),
+        checks=_daily_checks(conn, canteen_id, business_date, summary, free, shifts))
+
+
+def daily_report(*, session: Session, canteen_id: str, business_date: date, default_cap: int,
+                 generated_at: datetime, data: DailyData | None = None) -> DailyReport:
+    """The daily report: its data, the data's SHA-256, and — once the date is closed — a
+    check that the data still hashes to what the day close stored."""
+    data = data or daily_data(session=session, canteen_id=canteen_id, business_date=business_date,
+                              default_cap=default_cap)
+    digest = sha256_text(daily_json(data))
+    closed = close_info(session=session, canteen_id=canteen_id, business_date=business_date)
+    seq, head = chain_position(session=session, canteen_id=canteen_id)
+    extra: tuple[Check, ...] = ()
+    if closed is not None:
+        extra = (Check("unchanged_since_close", closed.report_sha256 == digest, "数据与日结时一致",
+                       "data unchanged since the day close", f"{closed.report_sha256[:16]}…"),)
+    return DailyReport(data=data, sha256=digest, generated_at=generated_at, close=closed, chain_seq=seq,
+                       chain_head=head, extra_checks=extra)
+
