@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, redirect, url_for
+from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 from flask_openapi3 import Info, OpenAPI
 from pydantic import ValidationError
@@ -43,17 +43,29 @@ def _validation_error(e: ValidationError):
     return resp
 
 
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'")
+
+
 def _security_headers(resp):
-    resp.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-        "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-        "form-action 'self'; frame-ancestors 'none'")
+    # No inline script anywhere (templates load /static/*.js), so an injected <script> or
+    # onclick= does not run; no framing (clickjacking of the till and back office).
+    resp.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     resp.headers.setdefault("X-Frame-Options", "DENY")
     # Voucher URLs carry tokens: never send them to another site in a Referer.
     resp.headers.setdefault("Referrer-Policy", "no-referrer")
     resp.headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+    resp.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    # Tablets are shared: pages and API answers (names, sales) must not be kept in the
+    # browser cache for the next person to find with the back button.  Static files keep
+    # the caching Flask gives them.
+    if request.endpoint != "static":
+        resp.headers.setdefault("Cache-Control", "no-store")
+    if current_app.config["CANTEEN"].base_url.startswith("https://"):
+        resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return resp
 
 

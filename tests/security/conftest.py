@@ -20,3 +20,9 @@ def csrf_app(sqlite_url, tmp_path):
     app = build_app(sqlite_url, tmp_path)
     yield app
     app.extensions["canteen_db"].dispose()
+
+
+@pytest.fixture
+def sqlite_client(sqlite_app):
+    """A test client of the demo app on SQLite (for checks that do not depend on the engine)."""
+    return sqlite_app.test_client()
