@@ -74,6 +74,14 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "api.till_shift_close": TILL,
     "api.till_shift_current": TILL,
     # --- reports and day close (issue: reports) -----------------------------------
+    "reports.index": ACCOUNTS,  # month page; supervisors also close days there
+    "reports.daily_pdf": ACCOUNTS,
+    "reports.monthly_pdf": ACCOUNTS,  # scoped: supervisors their canteen, accountants their community
+    "reports.monthly_summary_csv": ACCOUNTS,
+    "reports.monthly_grants_csv": ACCOUNTS,
+    "reports.chart_svg": ACCOUNTS,
+    "reports.day_close": SUPERVISE,
+    "api.reports_day_close": SUPERVISE,
     # --- security and administration ----------------------------------------------
 }
 

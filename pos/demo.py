@@ -100,7 +100,7 @@ def load_demo(app: Flask) -> str:
 def _extend(app: Flask) -> list[str]:
     """Vouchers for the demo diners and a week of sales history, where those areas exist."""
     out = []
-    for module_name in ("pos.store.vouchers", "pos.store.sales"):
+    for module_name in ("pos.store.vouchers", "pos.store.sales", "pos.store.day_close"):
         try:
             module = __import__(module_name, fromlist=["demo"])
         except ModuleNotFoundError as e:

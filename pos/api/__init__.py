@@ -14,3 +14,4 @@ api = APIBlueprint("api", __name__, url_prefix="/api/v1", abp_security=bearer)
 from pos.api import auth  # noqa: E402,F401
 from pos.api import till  # noqa: E402,F401
 from pos.api import registry  # noqa: E402,F401
+from pos.api import reports  # noqa: E402,F401

@@ -135,9 +135,9 @@ def load_demo(app: Flask) -> str:
                 .distinct()).scalars()))
             open_dates = set(s.connection().execute(select(sh.c.business_date).where(
                 sh.c.canteen_id == canteen.code, sh.c.closed_at.is_(None))).scalars())
-            closer = s.exec(select(StaffUser).where(StaffUser.role == "supervisor",
-                                                    StaffUser.canteen_id == canteen.code)).first() \
-                or s.exec(select(StaffUser).where(StaffUser.role == "admin")).first()
+            closer = s.execute(select(StaffUser).where(StaffUser.role == "supervisor",
+                                                       StaffUser.canteen_id == canteen.code)).scalars().first() \
+                or s.execute(select(StaffUser).where(StaffUser.role == "admin")).scalars().first()
         if closer is None:
             continue
         # Leave yesterday open so the demo shows a provisional (暂定) day as well.
