@@ -127,6 +127,16 @@ def _yuan_filter(fen: int) -> str:
     return yuan(fen)
 
 
+@bp.app_template_filter("local_minute")
+def _local_minute(moment) -> str:
+    """A stored naive-UTC time as the canteen's local time, to the minute."""
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(settings().default_canteen.timezone)
+    return moment.replace(tzinfo=timezone.utc).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
 @bp.app_context_processor
 def _backoffice_globals():
     return {"worker_label": worker_label}

@@ -12,6 +12,9 @@ from pos.errors import ApiError
 from pos.store import menu as mstore
 from pos.store import staff as sstore
 
+ROLE_NAMES = {"cashier": "收银员", "supervisor": "值班主管", "accountant": "会计", "registrar": "社区登记员",
+              "admin": "管理员"}
+
 
 def _item_values() -> dict:
     sort_text = form_text("sort_order", "0")
@@ -93,7 +96,7 @@ def staff():
             return redirect(url_for("backoffice.staff"))
     with db().session() as s:
         users = sstore.all_users(session=s)
-    return render_template("backoffice/staff.html", users=users, roles=ROLES, canteens=settings().canteens,
+    return render_template("backoffice/staff.html", users=users, roles=ROLES, role_names=ROLE_NAMES, canteens=settings().canteens,
                            communities=sorted({c.community for c in settings().canteens}),
                            error=error, error_message=message(error) if error else "",
                            form=request.form if error else {}), (error.status if error else 200)

@@ -60,6 +60,7 @@ NONE = Credential(kind="none", facts=DinerFacts(kind="anonymous"), band_zh="无�
 
 _TOKEN_IN_URL = re.compile(r"/(v|t)/([A-Za-z0-9_\-]+\.?[A-Za-z0-9_\-]*)")
 _BARE_TOKEN = re.compile(r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*$")
+_TOKEN_CHARS = re.compile(r"^[A-Za-z0-9_\-]+$")
 _ID_LIKE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 
@@ -183,7 +184,7 @@ def resolve_scan(*, session: Session, settings: Settings, text: str, today: date
         return _from_voucher(session, settings, voucher, today)
     if _ID_LIKE.match(normalise_resident_id(text)):
         return resolve_id_number(session=session, settings=settings, id_number=text, today=today)
-    if "/" in text or "." in text:
+    if "/" in text or "." in text or (len(text) > vstore.TICKET_CODE_LENGTH + 2 and _TOKEN_CHARS.match(text)):
         # A URL or token that lost its tail on the way (a flaky scan).
         raise ApiError(422, "voucher_truncated", "餐券二维码不完整或已损坏，请重新扫描，或输入券面上的短码",
                        "the voucher QR code is incomplete or damaged: scan it again or type the short code")

@@ -225,19 +225,22 @@ def search(*, session: Session, community: str | None, query: str = "", id_key: 
     if community is not None:
         q = q.where(Diner.community == community)
     text = (query or "").strip()
-    if text:
+    plain = "".join(text.split()).upper()
+    if len(plain) >= 15 and set(plain) <= set("0123456789X"):
+        # What looks like a whole ID number goes to the database only as its HMAC: never
+        # as a LIKE pattern, which a statement log would show in clear.
+        try:
+            key = pseudonym(id_key, parse_resident_id(plain).number) if id_key else None
+        except ResidentIdError:
+            key = None
+        q = q.where(Diner.id_hmac == (key or ""))
+    elif text:
         conditions = [Diner.name.contains(text, autoescape=True)]
-        plain = "".join(text.split()).upper()
         if "*" in plain:
             conditions.append(Diner.id_masked == plain)
         elif len(plain) == 4 and plain[:3].isdigit():
             conditions.append(Diner.id_masked.startswith(plain, autoescape=True))
             conditions.append(Diner.id_masked.endswith(plain, autoescape=True))
-        if id_key and len(plain) == 18:
-            try:
-                conditions.append(Diner.id_hmac == pseudonym(id_key, parse_resident_id(plain).number))
-            except ResidentIdError:
-                pass
         code = normalise_code(text)
         if 8 <= len(code) <= 10:
             conditions.append(Diner.id.in_(select(Voucher.diner_id).where(Voucher.code == code)))

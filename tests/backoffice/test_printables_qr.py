@@ -1,0 +1,72 @@
+"""Every QR code on a printed voucher-card sheet and ticket sheet decodes, with an
+independent reader (poppler's pdftoppm → PNG → zbar's zbarimg), to exactly the URL of a
+live voucher or ticket — and the Chinese font is embedded."""
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+from sqlmodel import select
+
+from backoffice.bo_helpers import signed_in
+from pos.models import Ticket, Voucher
+from pos.store import vouchers as vstore
+from support import api_token, artifact_dir, need_tool
+
+
+def decoded_qr_codes(pdf: bytes, out: Path, name: str) -> list[str]:
+    pdftoppm = need_tool("pdftoppm", "poppler-utils")
+    zbarimg = need_tool("zbarimg", "zbar-tools")
+    path = out / f"{name}.pdf"
+    path.write_bytes(pdf)
+    subprocess.run([pdftoppm, "-r", "150", "-png", str(path), str(out / name)], check=True, timeout=120)
+    pages = sorted(out.glob(f"{name}-*.png"))
+    assert pages, "pdftoppm made no page images"
+    found = []
+    for page in pages:
+        r = subprocess.run([zbarimg, "--raw", "-q", str(page)], capture_output=True, text=True, timeout=120)
+        assert r.returncode in (0, 4), r.stderr  # 4: no code on the page
+        found += [line for line in r.stdout.splitlines() if line.strip()]
+    return found
+
+
+def embedded_fonts(pdf_path: Path) -> str:
+    pdffonts = need_tool("pdffonts", "poppler-utils")
+    return subprocess.run([pdffonts, str(pdf_path)], capture_output=True, text=True, check=True).stdout
+
+
+def test_every_qr_on_the_voucher_card_sheet_decodes_to_its_voucher_url(bo_app, tmp_path):
+    registrar = signed_in(bo_app, "registrar")
+    r = registrar.get("/backoffice/cards.pdf")
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    settings = bo_app.config["CANTEEN"]
+    with bo_app.extensions["canteen_db"].session() as s:
+        expected = [vstore.issued(settings, v).url for v in s.exec(select(Voucher).where(Voucher.status == "active"))]
+    assert len(expected) == 20  # every demo diner: two A4 pages of ten
+    out = artifact_dir("backoffice")
+    found = decoded_qr_codes(r.data, out, "voucher-cards")
+    assert Counter(found) == Counter(expected)
+    fonts = embedded_fonts(out / "voucher-cards.pdf")
+    assert "CanteenCJK" in fonts or "WenQuanYi" in fonts
+    assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:] if "CJK" in line or "WenQuanYi" in line)
+
+
+def test_every_qr_on_the_ticket_sheet_decodes_to_its_ticket_url(bo_app, tmp_path):
+    client = bo_app.test_client()
+    headers = api_token(client, "supervisor")
+    settings = bo_app.config["CANTEEN"]
+    from pos.clock import business_date
+
+    day = business_date(settings.default_canteen.timezone)
+    r = client.post("/api/v1/tickets", json={"business_date": day.isoformat()}, headers=headers)
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert body["count"] == 40  # the day's cap by default
+    pdf = client.get(body["sheet_pdf"], headers=headers)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    found = decoded_qr_codes(pdf.data, artifact_dir("backoffice"), "ticket-sheet")
+    assert Counter(found) == Counter(t["url"] for t in body["tickets"])
+    with bo_app.extensions["canteen_db"].session() as s:
+        rows = list(s.exec(select(Ticket)))
+    assert {vstore.issued_ticket(settings, t).url for t in rows} == set(found)
