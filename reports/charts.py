@@ -29,6 +29,8 @@ def _nice_top(value: int) -> int:
 def _chart(labels: Sequence[str], series: Sequence[Sequence[float]], font: str, width: float, height: float,
            unit: str, fills: Sequence) -> Drawing:
     drawing = Drawing(width, height)
+    # Without this the drawing starts in Helvetica, which the PDF would then name unembedded.
+    drawing.initialFontName = font
     chart = VerticalBarChart()
     chart.x, chart.y = 34, 22
     chart.width, chart.height = width - 44, height - 36
@@ -70,6 +72,7 @@ def daily_subsidy_chart(days: Sequence[tuple[int, int, int]], days_in_month: int
                         width: float = 180 * mm, height: float = 60 * mm) -> Drawing:
     """Stacked view of a month: age-discount and free-meal subsidy per day in yuan;
     ``days`` is ``(day of month, age_fen, free_fen)`` rows."""
+    # Bar heights only: the chart draws yuan as floats, nothing is added up from them.
     by_day = {d: (a, f) for d, a, f in days}
     labels = [str(d) for d in range(1, days_in_month + 1)]
     age = [by_day.get(d, (0, 0))[0] / 100 for d in range(1, days_in_month + 1)]

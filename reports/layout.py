@@ -44,6 +44,9 @@ def footer_canvas(font: str, lines: Sequence[str]):
 
     class FooterCanvas(Canvas):
         def __init__(self, *args: Any, **kwargs: Any):
+            # Start every page in the CJK font: otherwise the PDF names Helvetica, which
+            # is not embedded and looks different on each viewer.
+            kwargs["initialFontName"] = kwargs.get("initialFontName") or font
             super().__init__(*args, **kwargs)
             self._pages: list[dict] = []
 
@@ -212,7 +215,8 @@ class PdfRenderer:
         buf = io.BytesIO()
         left, right, top, bottom = self.margins
         doc = SimpleDocTemplate(buf, pagesize=self.page_size, leftMargin=left, rightMargin=right, topMargin=top,
-                                bottomMargin=bottom, title=self.title, author="canteen", invariant=0)
+                                bottomMargin=bottom, title=self.title, author="canteen", invariant=0,
+                                initialFontName=font)
         doc.build(self.story(data, font, self.stylesheet(font)),
                   canvasmaker=footer_canvas(font, self.footer_lines(data)))
         return self.filename(data), PDF, buf.getvalue()

@@ -119,18 +119,19 @@ def sample_day(session, day: date, canteen_id: str = "YLW01", *, close_shifts: b
     """A small, varied day: cash and WeChat sales, age discounts, free meals, one voided
     sale of each kind; returns the totals the database should hold."""
     book = Book(session, canteen_id)
+    base = 0 if canteen_id == "YLW01" else 100  # diners are district-wide: one subsidy a day anywhere
     cashier = "cashier" if canteen_id == "YLW01" else "jm-cashier"
     approver = "supervisor" if canteen_id == "YLW01" else "jm-supervisor"
     sh = book.shift(day, cashier)
     book.sale(sh, day, gross_fen=1600, hour=7, cashier=cashier)
-    book.sale(sh, day, gross_fen=1500, kind="age_tier", amount_fen=300, diner=1, hour=11, cashier=cashier)
-    book.sale(sh, day, gross_fen=1700, kind="age_tier", amount_fen=700, diner=2, hour=11, minute=20, tender="wechat",
+    book.sale(sh, day, gross_fen=1500, kind="age_tier", amount_fen=300, diner=base + 1, hour=11, cashier=cashier)
+    book.sale(sh, day, gross_fen=1700, kind="age_tier", amount_fen=700, diner=base + 2, hour=11, minute=20, tender="wechat",
               cashier=cashier)
-    book.sale(sh, day, gross_fen=1500, kind="free_meal", amount_fen=1500, diner=3, hour=12, tender="free",
+    book.sale(sh, day, gross_fen=1500, kind="free_meal", amount_fen=1500, diner=base + 3, hour=12, tender="free",
               cashier=cashier)
-    v1 = book.sale(sh, day, gross_fen=1500, kind="free_meal", amount_fen=1500, diner=4, hour=12, tender="free",
+    v1 = book.sale(sh, day, gross_fen=1500, kind="free_meal", amount_fen=1500, diner=base + 4, hour=12, tender="free",
                    cashier=cashier)
-    v2 = book.sale(sh, day, gross_fen=2000, kind="age_tier", amount_fen=300, diner=5, hour=17, cashier=cashier)
+    v2 = book.sale(sh, day, gross_fen=2000, kind="age_tier", amount_fen=300, diner=base + 5, hour=17, cashier=cashier)
     book.sale(sh, day, gross_fen=900, hour=17, tender="alipay", cashier=cashier)
     book.void(v1, "误扫餐券", requested_by=cashier, approved_by=approver)
     book.void(v2, "顾客退餐", requested_by=cashier, approved_by=approver)
