@@ -110,3 +110,47 @@ def test_require_canteen(sqlite_app, username, canteen, allowed):
             with pytest.raises(ApiError) as e:
                 require_canteen(canteen)
             assert e.value.status == 403
+
+
+# --- the accountant's community, on the report pages ------------------------------------
+
+def _page(app, endpoint: str, **values) -> str:
+    from flask import url_for
+
+    if endpoint not in app.view_functions:
+        pytest.skip(f"{endpoint} is not part of this build")
+    with app.test_request_context():
+        return url_for(endpoint, **values)
+
+
+@pytest.fixture
+def accountant(sqlite_app):
+    sqlite_app.config["WTF_CSRF_ENABLED"] = False
+    c = sqlite_app.test_client()
+    assert browser_login(c, "accountant").status_code == 302
+    return c
+
+
+@pytest.mark.parametrize("endpoint", ["reports.index", "reports.monthly_pdf", "reports.monthly_summary_csv",
+                                      "reports.monthly_grants_csv", "reports.chart_svg"])
+def test_accountant_cannot_ask_for_another_community(sqlite_app, accountant, endpoint):
+    r = accountant.get(_page(sqlite_app, endpoint, canteen="JM01"))
+    assert r.status_code == 403, r.status_code
+    r = accountant.get(_page(sqlite_app, endpoint, canteen=["YLW01", "JM01"]))
+    assert r.status_code == 403
+
+
+def test_accountant_daily_report_of_another_community_is_refused(sqlite_app, accountant):
+    from pos.clock import business_date
+
+    day = business_date("Asia/Shanghai").isoformat()
+    assert accountant.get(_page(sqlite_app, "reports.daily_pdf", canteen="JM01", date=day)).status_code == 403
+
+
+def test_accountant_sees_only_their_community_by_default(sqlite_app, accountant):
+    r = accountant.get(_page(sqlite_app, "reports.index"))
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert "云鹭湾" in html and "景明" not in html
+    csv = accountant.get(_page(sqlite_app, "reports.monthly_summary_csv")).get_data(as_text=True)
+    assert "JM01" not in csv and "景明" not in csv
