@@ -14,9 +14,11 @@ import io
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
+from qrcode.util import MODE_8BIT_BYTE, QRData
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -56,21 +58,29 @@ class TicketCard:
     number: int          # 1..N on the sheet, for counting them out
 
 
-def qr_matrix(data: str) -> list[list[bool]]:
-    """The QR modules for ``data`` at error correction M (smallest version that fits),
-    without the quiet zone."""
-    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0, mask_pattern=MASK_PATTERN)
-    qr.add_data(data)
-    qr.make(fit=True)
-    return qr.get_matrix()
+def _qr(data: str, version: int | None) -> qrcode.QRCode:
+    qr = qrcode.QRCode(version=version, error_correction=ERROR_CORRECT_M, border=0, mask_pattern=MASK_PATTERN)
+    # Byte mode throughout: a URL gains nothing from mixed modes, and the version then
+    # depends on the length alone, so it is worked out once per length (see below).
+    qr.add_data(QRData(data.encode("utf-8"), mode=MODE_8BIT_BYTE))
+    qr.make(fit=version is None)
+    return qr
+
+
+@lru_cache(maxsize=256)
+def _version_for(length: int) -> int:
+    return _qr("x" * length, None).version
 
 
 def qr_version(data: str) -> int:
     """The QR version (1–40) ``data`` needs at error correction M."""
-    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0, mask_pattern=MASK_PATTERN)
-    qr.add_data(data)
-    qr.make(fit=True)
-    return qr.version
+    return _version_for(len(data.encode("utf-8")))
+
+
+def qr_matrix(data: str) -> list[list[bool]]:
+    """The QR modules for ``data`` at error correction M (smallest version that fits),
+    without the quiet zone."""
+    return _qr(data, qr_version(data)).get_matrix()
 
 
 def draw_qr(c: Canvas, data: str, x: float, y: float, size: float) -> None:

@@ -396,9 +396,11 @@ def load_demo(app) -> str:
         names = {d.id: d.name for d in diners}
     if not out:
         return ""
-    lines = ["meal vouchers issued to the demo diners; try these at the till (URL or short code):"]
+    from pos.store.diners import mask_name
+
+    lines = [f"meal vouchers issued to the {len(out)} demo diners; try these at the till (URL or short code):"]
     for v in out[:3]:
-        lines.append(f"  {names[v.voucher.diner_id][0]}*  {display_code(v.code)}  {v.url}")
+        lines.append(f"  {mask_name(names[v.voucher.diner_id])}  {display_code(v.code)}  {v.url}")
     return "\n".join(lines)
 
 
