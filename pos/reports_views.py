@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
+from flask import (Blueprint, Flask, Response, current_app, redirect, render_template, request,
+                   stream_with_context, url_for)
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -187,7 +188,7 @@ def monthly_grants_csv():
             yield from iter_grants_csv(grant_rows(session=s, canteens=report.data.canteens, month=month),
                                        report.timezone)
 
-    return _download(grants_filename(report), "text/csv; charset=utf-8", stream())
+    return _download(grants_filename(report), "text/csv; charset=utf-8", stream_with_context(stream()))
 
 
 @bp.get("/chart.svg")

@@ -84,6 +84,10 @@ class Caller:
         # API calls go out without the session cookie, pages without the bearer token.
         client = self.app.test_client() if api else self.client
         response = client.open(url, method=method, **kwargs)
+        # Read and close streamed answers (CSV exports) now: an open stream keeps its
+        # request context alive and would leak into the next request of the walk.
+        response.get_data()
+        response.close()
         if self.role is not None and method != "GET" and not self._still_signed_in():
             self._sign_in()
         return response
