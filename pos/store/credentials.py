@@ -61,7 +61,7 @@ NONE = Credential(kind="none", facts=DinerFacts(kind="anonymous"), band_zh="æ— ä
 _TOKEN_IN_URL = re.compile(r"/(v|t)/([A-Za-z0-9_\-]+\.?[A-Za-z0-9_\-]*)")
 _BARE_TOKEN = re.compile(r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*$")
 _TOKEN_CHARS = re.compile(r"^[A-Za-z0-9_\-]+$")
-_ID_LIKE = re.compile(r"^[0-9]{17}[0-9X]$")
+_ID_LIKE = re.compile(r"^[0-9]{14,17}[0-9X]$")  # 15-18 characters: let the ID check explain what is wrong
 
 
 def band(settings: Settings, *, today: date, birth_date: date | None, worker_category: str | None = None,

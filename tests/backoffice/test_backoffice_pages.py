@@ -198,17 +198,18 @@ def test_staff_accounts_are_added_reset_and_disabled(bo_app):
     r = admin.post("/backoffice/staff", data={"username": "cashier3", "display_name": "收银员小张", "role": "cashier",
                                               "canteen": "YLW01", "password": "first-pass-123"})
     assert r.status_code == 302
-    new_user = bo_app.test_client()
-    assert new_user.post("/login", data={"username": "cashier3", "password": "first-pass-123"}).status_code == 302
+    first_session = bo_app.test_client()
+    assert first_session.post("/login", data={"username": "cashier3", "password": "first-pass-123"}).status_code == 302
+    assert first_session.get("/backoffice/").status_code == 200
     uid = staff_id(bo_app, "cashier3")
     assert admin.post(f"/backoffice/staff/{uid}/password", data={"password": "short"}).status_code == 422
     assert admin.post(f"/backoffice/staff/{uid}/password", data={"password": "second-pass-456"}).status_code == 302
     fresh = bo_app.test_client()
     assert fresh.post("/login", data={"username": "cashier3", "password": "first-pass-123"}).status_code == 401
     assert fresh.post("/login", data={"username": "cashier3", "password": "second-pass-456"}).status_code == 302
-    assert new_user.get("/backoffice/").status_code == 200
+    assert fresh.get("/backoffice/").status_code == 200
     assert admin.post(f"/backoffice/staff/{uid}/active", data={"active": "0"}).status_code == 302
-    r = new_user.get("/backoffice/")  # the open session of a disabled account is not honoured
+    r = fresh.get("/backoffice/")  # the open session of a disabled account is not honoured
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     assert bo_app.test_client().post("/login", data={"username": "cashier3",
                                                      "password": "second-pass-456"}).status_code == 401

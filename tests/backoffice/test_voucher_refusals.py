@@ -108,6 +108,9 @@ def test_a_bad_resident_id_is_refused_with_the_engines_message(ctx):
     with ctx.db.session() as s, pytest.raises(ApiError) as e:
         credentials.resolve_id_number(session=s, settings=ctx.settings, id_number=bad, today=ctx.today)
     assert e.value.status == 422 and e.value.code == "resident_id_check_character" and "校验位" in e.value.zh
+    # Typed into the scan box, a wrong or old-style number gets the same explanations.
+    assert refusal(ctx, bad).code == "resident_id_check_character"
+    assert refusal(ctx, "330205500506301").code == "resident_id_first_generation"
 
 
 # --- what is refused, each with its own message ------------------------------------------
