@@ -162,10 +162,10 @@ def till_sale_create(body: SaleIn):
     if not _KEY.match(key):
         raise ApiError(400, "invalid_idempotency_key", "请求编号格式无效",
                        "Idempotency-Key must be 8-128 letters, digits, '-', '_', ':' or '.'")
-    with db().transaction() as s:
-        status, text = sales_store.record_sale(session=s, settings=_settings(), user=current_user,
-                                               canteen_id=user_canteen(), idempotency_key=key,
-                                               body=body.model_dump(), instant=now_utc(), address=client_address())
+    status, text = sales_store.submit_sale(database=db(), settings=_settings(),
+                                           user=current_user._get_current_object(), canteen_id=user_canteen(),
+                                           idempotency_key=key, body=body.model_dump(), instant=now_utc(),
+                                           address=client_address())
     return _json(status, text)
 
 

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterator, NamedTuple
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select
 from sqlmodel import Session
 
 from pos.errors import ApiError
+from pos.store.fastsql import Fast
 from pos.models import Canteen, Correction, Sale, SaleLine, SubsidyGrant, Void
 
 GENESIS = "0" * 64
@@ -63,6 +64,12 @@ def row_hash(table: str, prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical(table, row)).encode("utf-8")).hexdigest()
 
 
+_CANTEENS = Canteen.__table__
+_HEAD = select(_CANTEENS.c.chain_seq, _CANTEENS.c.chain_head).where(_CANTEENS.c.id == bindparam("c"))
+_HEAD_SQL = "SELECT chain_seq, chain_head FROM canteens WHERE id = :c"
+_SAVE_SQL = "UPDATE canteens SET chain_seq = :seq, chain_head = :head WHERE id = :c"
+
+
 class ChainWriter:
     """The chain of one canteen inside one write transaction (see :func:`open_chain`)."""
 
@@ -83,9 +90,7 @@ class ChainWriter:
     def save(self) -> None:
         """Record the new head on the canteen row (call once, after the inserts)."""
         if self.seq != self._start:
-            self.session.connection().execute(
-                update(Canteen.__table__).where(Canteen.__table__.c.id == self.canteen_id)
-                .values(chain_seq=self.seq, chain_head=self.head))
+            Fast(self.session).execute(_SAVE_SQL, {"c": self.canteen_id, "seq": self.seq, "head": self.head})
             self._start = self.seq
 
 
@@ -95,12 +100,8 @@ def open_chain(*, session: Session, canteen_id: str) -> ChainWriter:
     Must be the first statement of a write transaction that appends to the chain (see the
     module docstring).  Refuses an unknown canteen (404).
     """
-    t = Canteen.__table__
-    q = select(t.c.chain_seq, t.c.chain_head).where(t.c.id == canteen_id)
-    conn = session.connection()
-    if conn.dialect.name != "sqlite":
-        q = q.with_for_update()
-    found = conn.execute(q).first()
+    fast = Fast(session)
+    found = fast.one(_HEAD_SQL if fast.sqlite else _HEAD_SQL + " FOR UPDATE", {"c": canteen_id})
     if found is None:
         raise ApiError(404, "unknown_canteen", "没有这个食堂", f"unknown canteen {canteen_id!r}")
     return ChainWriter(session, canteen_id, found[0], found[1])
@@ -141,9 +142,7 @@ def verify_chain(*, session: Session, canteen_id: str) -> VerifyResult:
     row names the last position and hash, and that ``sales.status`` and
     ``subsidy_grants.voided`` agree with the void rows.  Problems are returned as data.
     """
-    canteen = session.connection().execute(
-        select(Canteen.__table__.c.chain_seq, Canteen.__table__.c.chain_head)
-        .where(Canteen.__table__.c.id == canteen_id)).first()
+    canteen = session.connection().execute(_HEAD, {"c": canteen_id}).first()
     if canteen is None:
         return VerifyResult(False, 0, Break("canteens", canteen_id, 0, "unknown canteen"))
     voided_sales: set[str] = set()

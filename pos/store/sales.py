@@ -24,18 +24,18 @@ from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import Date, bindparam, func, select, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from pos.clock import naive_utc
 from pos.config import Settings
 from pos.errors import ApiError
-from pos.models import (FreeMealCounter, IdempotencyKey, MenuItem, Sale, SaleLine, StaffUser, SubsidyGrant,
+from pos.models import (AuditEntry, FreeMealCounter, IdempotencyKey, MenuItem, Sale, SaleLine, StaffUser, SubsidyGrant,
                         Void)
 from pos.store import ledger
 from pos.store.audit import audit
+from pos.store.fastsql import Fast
 from pos.store.closes import ensure_day_open
-from pos.store.shifts import MAX_CASH_FEN, open_shift_id
+from pos.store.shifts import MAX_CASH_FEN
 from pos.ids import new_id
 from subsidies import reasons
 from subsidies.engine import Counters, Decision, DinerFacts, Order, OrderLine, decide, period_key
@@ -49,26 +49,29 @@ ANONYMOUS = DinerFacts(kind="anonymous")
 _SALES, _LINES, _GRANTS = Sale.__table__, SaleLine.__table__, SubsidyGrant.__table__
 _MENU, _COUNTERS, _IDEM, _VOIDS = MenuItem.__table__, FreeMealCounter.__table__, IdempotencyKey.__table__, Void.__table__
 
-_MENU_QUERY = (select(_MENU.c.id, _MENU.c.name, _MENU.c.name_en, _MENU.c.price_fen, _MENU.c.welfare_meal,
-                      _MENU.c.available)
-               .where(_MENU.c.canteen_id == bindparam("c"), _MENU.c.id.in_(bindparam("ids", expanding=True))))
-_USED_QUERY = select(_COUNTERS.c.used).where(_COUNTERS.c.canteen_id == bindparam("c"),
-                                              _COUNTERS.c.business_date == bindparam("d"))
-_LIVE_GRANTS = select(func.count()).select_from(_GRANTS).where(
-    _GRANTS.c.diner_key == bindparam("k"), _GRANTS.c.business_date == bindparam("d"),
-    _GRANTS.c.period == bindparam("p"), _GRANTS.c.voided.is_(False))
-_LIVE_TICKET_GRANTS = select(func.count()).select_from(_GRANTS).where(
-    _GRANTS.c.diner_key == bindparam("k"), _GRANTS.c.voided.is_(False))
-_CLAIM_ROW = text("INSERT INTO free_meal_counters (canteen_id, business_date, cap, used) "
-                  "VALUES (:c, :d, :cap, 0) ON CONFLICT (canteen_id, business_date) DO NOTHING"
-                  ).bindparams(bindparam("d", type_=Date))
-_CLAIM = text("UPDATE free_meal_counters SET used = used + 1 "
-              "WHERE canteen_id = :c AND business_date = :d AND used < cap").bindparams(bindparam("d", type_=Date))
+# The sale path's statements, run through the driver's cursor (see pos/store/fastsql.py).
+_USED_SQL = "SELECT used FROM free_meal_counters WHERE canteen_id = :c AND business_date = :d"
+_LIVE_GRANTS_SQL = ("SELECT COUNT(*) FROM subsidy_grants WHERE diner_key = :k AND business_date = :d "
+                    "AND period = :p AND voided = FALSE")
+_LIVE_TICKET_GRANTS_SQL = "SELECT COUNT(*) FROM subsidy_grants WHERE diner_key = :k AND voided = FALSE"
+_CLAIM_ROW_SQL = ("INSERT INTO free_meal_counters (canteen_id, business_date, cap, used) "
+                  "VALUES (:c, :d, :cap, 0) ON CONFLICT (canteen_id, business_date) DO NOTHING")
+_CLAIM_SQL = ("UPDATE free_meal_counters SET used = used + 1 "
+              "WHERE canteen_id = :c AND business_date = :d AND used < cap")
 _RELEASE = text("UPDATE free_meal_counters SET used = used - 1 "
                 "WHERE canteen_id = :c AND business_date = :d AND used > 0").bindparams(bindparam("d", type_=Date))
-_IDEM_QUERY = select(_IDEM.c.request_sha256, _IDEM.c.status_code, _IDEM.c.response_json).where(
-    _IDEM.c.user_id == bindparam("u"), _IDEM.c.key == bindparam("k"))
-_NEXT_RECEIPT = select(func.coalesce(func.max(_SALES.c.receipt_no), 0) + 1).where(_SALES.c.canteen_id == bindparam("c"))
+_IDEM_SQL = "SELECT request_sha256, status_code, response_json FROM idempotency_keys WHERE user_id = :u AND key = :k"
+_DAY_CLOSED_SQL = "SELECT 1 FROM day_closes WHERE canteen_id = :c AND business_date = :d"
+_OPEN_SHIFT_SQL = "SELECT id FROM shifts WHERE cashier_id = :u AND closed_at IS NULL AND canteen_id = :c"
+_NEXT_RECEIPT_SQL = "SELECT COALESCE(MAX(receipt_no), 0) + 1 FROM sales WHERE canteen_id = :c"
+_INSERT_VOID = _VOIDS.insert()
+_AUDIT = AuditEntry.__table__
+
+
+def _menu_sql(n: int) -> str:
+    marks = ", ".join(f":i{k}" for k in range(n))
+    return ("SELECT id, name, name_en, price_fen, welfare_meal, available FROM menu_items "
+            f"WHERE canteen_id = :c AND id IN ({marks})")
 
 
 @dataclass(frozen=True)
@@ -180,17 +183,20 @@ def price_lines(*, session: Session, canteen_id: str, lines: list[dict]) -> tupl
         if not isinstance(qty, int) or isinstance(qty, bool) or not 1 <= qty <= MAX_QTY:
             raise ApiError(422, "invalid_qty", f"数量须为 1–{MAX_QTY}", f"qty must be a whole number 1..{MAX_QTY}")
     ids = sorted({line["item_id"] for line in lines})
-    menu = {r.id: r for r in session.connection().execute(_MENU_QUERY, {"c": canteen_id, "ids": ids})}
+    params = {f"i{k}": item_id for k, item_id in enumerate(ids)}
+    params["c"] = canteen_id
+    menu = {r[0]: r for r in Fast(session).all(_menu_sql(len(ids)), params)}
     out = []
     for n, line in enumerate(lines, start=1):
         item = menu.get(line["item_id"])
         if item is None:
             raise ApiError(422, "unknown_item", "菜单中没有这道菜，请刷新菜单", "unknown menu item: refresh the menu",
                            item_id=line["item_id"])
-        if not item.available:
-            raise ApiError(422, "item_unavailable", f"“{item.name}”今天已售罄或停售",
-                           f"{item.name_en or item.name} is not available today", item_id=item.id)
-        out.append(PricedLine(n, item.id, item.name, item.name_en, item.price_fen, line["qty"], bool(item.welfare_meal)))
+        item_id, name, name_en, price_fen, welfare_meal, available = item
+        if not available:
+            raise ApiError(422, "item_unavailable", f"“{name}”今天已售罄或停售",
+                           f"{name_en or name} is not available today", item_id=item_id)
+        out.append(PricedLine(n, item_id, name, name_en, price_fen, line["qty"], bool(welfare_meal)))
     return tuple(out)
 
 
@@ -216,17 +222,17 @@ def policy_for(settings: Settings, business_date: date) -> PolicyVersion:
 
 
 def free_meals_used(*, session: Session, canteen_id: str, business_date: date) -> int:
-    return session.connection().execute(_USED_QUERY, {"c": canteen_id, "d": business_date}).scalar() or 0
+    return Fast(session).scalar(_USED_SQL, {"c": canteen_id, "d": business_date}) or 0
 
 
 def _diner_subsidised(session: Session, credential, business_date: date, period: str | None) -> int:
     key = getattr(credential, "diner_key", None)
     if not key or period is None:
         return 0
-    conn = session.connection()
+    fast = Fast(session)
     if credential.kind == "ticket":  # a ticket is spent once, whatever the date or period
-        return conn.execute(_LIVE_TICKET_GRANTS, {"k": key}).scalar() or 0
-    return conn.execute(_LIVE_GRANTS, {"k": key, "d": business_date, "p": period}).scalar() or 0
+        return fast.scalar(_LIVE_TICKET_GRANTS_SQL, {"k": key}) or 0
+    return fast.scalar(_LIVE_GRANTS_SQL, {"k": key, "d": business_date, "p": period}) or 0
 
 
 def decide_for(*, session: Session, policy: PolicyVersion, canteen_id: str, moment: Moment,
@@ -306,17 +312,18 @@ def record_sale(*, session: Session, settings: Settings, user: Any, canteen_id: 
     verbatim; a refusal raises ApiError and must roll the transaction back.
     """
     chain = ledger.open_chain(session=session, canteen_id=canteen_id)
-    conn = session.connection()
+    fast = Fast(session)
     digest = request_digest(body)
-    stored = conn.execute(_IDEM_QUERY, {"u": user.id, "k": idempotency_key}).first()
+    stored = fast.one(_IDEM_SQL, {"u": user.id, "k": idempotency_key})
     if stored is not None:
-        if stored.request_sha256 != digest:
+        if stored[0] != digest:
             raise ApiError(422, "idempotency_key_reused", "该请求编号已用于另一笔不同的销售",
                            "this Idempotency-Key was used for a different sale; make a new key for a new sale")
-        return stored.status_code, stored.response_json
+        return stored[1], stored[2]
     moment = moment_of(instant, settings.canteen(canteen_id).timezone)
-    ensure_day_open(session=session, canteen_id=canteen_id, business_date=moment.business_date)
-    shift_id = open_shift_id(session=session, cashier_id=user.id, canteen_id=canteen_id)
+    if fast.one(_DAY_CLOSED_SQL, {"c": canteen_id, "d": moment.business_date}) is not None:
+        ensure_day_open(session=session, canteen_id=canteen_id, business_date=moment.business_date)  # refuses
+    shift_id = fast.scalar(_OPEN_SHIFT_SQL, {"u": user.id, "c": canteen_id})
     if shift_id is None:
         raise ApiError(409, "no_open_shift", "请先开班再收款", "open a shift before selling")
     priced = price_lines(session=session, canteen_id=canteen_id, lines=body["lines"])
@@ -329,12 +336,17 @@ def record_sale(*, session: Session, settings: Settings, user: Any, canteen_id: 
     tender = _tender(body["tender"], q.due_fen)
     sale = write_sale(session=session, chain=chain, quote=q, shift_id=shift_id, cashier_id=user.id, tender=tender)
     response = json.dumps(sale, ensure_ascii=False, separators=(",", ":"))
-    conn.execute(_IDEM.insert(), {"user_id": user.id, "key": idempotency_key, "request_sha256": digest,
-                                  "status_code": 201, "response_json": response, "created_at": q.moment.sold_at})
-    audit(session=session, action="sale_recorded", actor=user, canteen_id=canteen_id, target=sale["id"],
-          address=address, detail={"receipt_no": sale["receipt_no"], "gross_fen": sale["gross_fen"],
-                                   "subsidy_fen": sale["subsidy_fen"], "due_fen": sale["due_fen"],
-                                   "subsidy_kind": sale["subsidy"]["kind"], "credential": sale["credential_kind"]})
+    fast.insert(_IDEM, {"user_id": user.id, "key": idempotency_key, "request_sha256": digest,
+                        "status_code": 201, "response_json": response, "created_at": q.moment.sold_at})
+    entry = audit(session=session, action="sale_recorded", actor=user, canteen_id=canteen_id, target=sale["id"],
+                  address=address, detail={"receipt_no": sale["receipt_no"], "gross_fen": sale["gross_fen"],
+                                           "subsidy_fen": sale["subsidy_fen"], "due_fen": sale["due_fen"],
+                                           "subsidy_kind": sale["subsidy"]["kind"],
+                                           "credential": sale["credential_kind"]})
+    # audit() shapes the entry; it is written with the sale's rows rather than by an ORM
+    # flush, which would cost as much as the rest of the sale.
+    session.expunge(entry)
+    fast.insert(_AUDIT, entry.model_dump())
     return 201, response
 
 
@@ -343,20 +355,20 @@ def write_sale(*, session: Session, chain: ledger.ChainWriter, quote: Quote, shi
     """Insert the sale, its lines and its grant (claiming a free meal if it is one) on the
     chain; returns the sale as the API answers it.  Raises ApiError 409 when the free
     meals ran out or the diner already has a live subsidy today."""
-    q, conn = quote, session.connection()
+    q, fast = quote, Fast(session)
     d = q.decision
     cred = q.credential
     m = q.moment
     if d.granted and d.kind == "free_meal":
         params = {"c": q.canteen_id, "d": m.business_date}
-        conn.execute(_CLAIM_ROW, {**params, "cap": q.free_meals_cap})
-        if conn.execute(_CLAIM, params).rowcount != 1:
+        fast.execute(_CLAIM_ROW_SQL, {**params, "cap": q.free_meals_cap})
+        if fast.execute(_CLAIM_SQL, params).rowcount != 1:
             # Another till took the last one: re-quote (the age discount may still apply).
             raise _price_changed(decide_for(session=session, policy=q.policy, canteen_id=q.canteen_id,
                                             moment=m, lines=q.lines, credential=cred))
     method, tendered, change, reference = tender
     sale_id = new_id()
-    receipt_no = conn.execute(_NEXT_RECEIPT, {"c": q.canteen_id}).scalar()
+    receipt_no = fast.scalar(_NEXT_RECEIPT_SQL, {"c": q.canteen_id})
     sale = chain.stamp("sales", {
         "id": sale_id, "canteen_id": q.canteen_id, "business_date": m.business_date, "sold_at": m.sold_at,
         "local_hour": m.local_time.hour, "receipt_no": receipt_no, "shift_id": shift_id, "cashier_id": cashier_id,
@@ -364,12 +376,12 @@ def write_sale(*, session: Session, chain: ledger.ChainWriter, quote: Quote, shi
         "diner_id": getattr(cred, "diner_id", None), "ticket_id": getattr(cred, "ticket_id", None),
         "gross_fen": q.gross_fen, "subsidy_fen": q.subsidy_fen, "due_fen": q.due_fen, "tender_method": method,
         "tendered_fen": tendered, "change_fen": change, "tender_reference": reference, "status": "completed"})
-    conn.execute(_SALES.insert(), sale)
+    fast.insert(_SALES, sale)
     lines = [chain.stamp("sale_lines", {
         "id": new_id(), "sale_id": sale_id, "canteen_id": q.canteen_id, "line_no": line.line_no,
         "item_id": line.item_id, "name": line.name, "unit_price_fen": line.unit_price_fen, "qty": line.qty,
         "welfare_meal": line.welfare_meal, "line_total_fen": line.line_total_fen}) for line in q.lines]
-    conn.execute(_LINES.insert(), lines)
+    fast.insert(_LINES, lines)
     if d.granted:
         grant = chain.stamp("subsidy_grants", {
             "id": new_id(), "sale_id": sale_id, "canteen_id": q.canteen_id, "business_date": m.business_date,
@@ -379,9 +391,9 @@ def write_sale(*, session: Session, chain: ledger.ChainWriter, quote: Quote, shi
             "reason_en": d.reason_en, "line_no": (d.line_index + 1) if d.line_index is not None else None,
             "granted_at": m.sold_at, "voided": False})
         try:
-            conn.execute(_GRANTS.insert(), grant)
-        except IntegrityError as e:
-            if "diner_key" not in str(e.orig) and "one_live_per_diner" not in str(e.orig):
+            fast.insert(_GRANTS, grant)
+        except fast.IntegrityError as e:
+            if "diner_key" not in str(e) and "one_live_per_diner" not in str(e):
                 raise
             # Another till recorded this diner's subsidised meal a moment ago (maybe at
             # another canteen of the district): refuse; the whole sale rolls back.
@@ -468,7 +480,7 @@ def void_sale(*, session: Session, sale_id: str, reason: str, requested_by: Any,
         "id": new_id(), "sale_id": sale_id, "canteen_id": canteen_id, "business_date": sale["business_date"],
         "voided_at": naive_utc(instant), "reason": reason[:200], "requested_by": requested_by.id,
         "approved_by": approved_by.id, "refund_fen": sale["due_fen"], "reversed_subsidy_fen": sale["subsidy_fen"]})
-    conn.execute(_VOIDS.insert(), row)
+    conn.execute(_INSERT_VOID, row)
     conn.execute(update(_SALES).where(_SALES.c.id == sale_id).values(status="voided"))
     if grant is not None:
         conn.execute(update(_GRANTS).where(_GRANTS.c.id == grant.id).values(voided=True))
@@ -513,3 +525,22 @@ def recent_sales(*, session: Session, canteen_id: str, business_date: date, limi
     return [{"id": r["id"], "receipt_no": r["receipt_no"], "sold_at": r["sold_at"].isoformat() + "Z",
              "status": r["status"], "gross_fen": r["gross_fen"], "subsidy_fen": r["subsidy_fen"],
              "due_fen": r["due_fen"], "tender_method": r["tender_method"], "cashier_id": r["cashier_id"]} for r in rows]
+
+
+def load_demo(app) -> str:
+    """A week of sales history for the demo canteens (see :mod:`pos.store.sales_demo`)."""
+    from pos.store.sales_demo import load_history
+
+    return load_history(app)
+
+
+def submit_sale(*, database, settings: Settings, user: Any, canteen_id: str, idempotency_key: str, body: dict,
+                instant: datetime, address: str = "") -> tuple[int, str]:
+    """Record a sale in its own write transaction, committed before this returns
+    (:func:`record_sale` under :func:`pos.store.group_commit.run_write`, so concurrent tills
+    share a commit on SQLite).  ``user`` must be a plain object, not a request-bound proxy."""
+    from pos.store.group_commit import run_write
+
+    return run_write(database, lambda session: record_sale(
+        session=session, settings=settings, user=user, canteen_id=canteen_id, idempotency_key=idempotency_key,
+        body=body, instant=instant, address=address))

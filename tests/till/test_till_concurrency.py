@@ -8,7 +8,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import text
+from sqlalchemy import Date, bindparam, text
 
 from support import api_token
 
@@ -20,8 +20,14 @@ def _tokens(client, n: int, username: str = "cashier") -> list[dict]:
 
 
 def _count(app, sql: str, **params) -> int:
+    """A count over today's rows (the demo's week of history is older): ``:today`` is bound."""
+    from pos.clock import business_date
+
+    if ":today" in sql:
+        params["today"] = business_date(app.config["CANTEEN"].default_canteen.timezone)
     with app.extensions["canteen_db"].session() as s:
-        return s.execute(text(sql), params).scalar()
+        return s.execute(text(sql).bindparams(*(bindparam(k, type_=Date) for k in params if k == "today")),
+                         params).scalar()
 
 
 def _verify(app, canteen="YLW01"):
@@ -79,9 +85,10 @@ def test_forty_free_meals_for_sixty_workers_at_eight_tills(app, client, till, wo
             "lines": lines, "credential": {"id_number": number}, "due_fen": body["quote"]["due_fen"],
             "tender": {"method": "cash", "tendered_fen": 2000}}, {"Idempotency-Key": str(uuid.uuid4())})
         assert status == 201, raw
-    assert _count(app, "SELECT COUNT(*) FROM subsidy_grants WHERE kind = 'free_meal' AND voided = FALSE") == 40
-    assert _count(app, "SELECT used FROM free_meal_counters WHERE canteen_id = 'YLW01'") == 40
-    assert _count(app, "SELECT COUNT(*) FROM sales WHERE business_date = (SELECT MAX(business_date) FROM sales)") == 60
+    assert _count(app, "SELECT COUNT(*) FROM subsidy_grants WHERE kind = 'free_meal' AND voided = FALSE "
+                  "AND business_date = :today") == 40
+    assert _count(app, "SELECT used FROM free_meal_counters WHERE canteen_id = 'YLW01' AND business_date = :today") == 40
+    assert _count(app, "SELECT COUNT(*) FROM sales WHERE business_date = :today") == 60
     quota = client.get("/api/v1/quota/today", headers=till.headers).get_json()
     assert quota["free_meals"] == {"cap": 40, "used": 40, "left": 0}
     _verify(app)
@@ -136,8 +143,8 @@ def test_two_tills_cannot_give_one_diner_two_subsidised_meals(app, client, till,
         assert code in ("price_changed", "limit_reached")
         reason = refused["quote"]["subsidy"]["reason"] if code == "price_changed" else refused["error"]["message_zh"]
         assert "已享受过补贴餐" in reason
-    assert _count(app, "SELECT COUNT(*) FROM subsidy_grants WHERE voided = FALSE") == len(pairs)
-    assert _count(app, "SELECT COUNT(DISTINCT diner_key) FROM subsidy_grants") == len(pairs)
+    assert _count(app, "SELECT COUNT(*) FROM subsidy_grants WHERE voided = FALSE AND business_date = :today") == len(pairs)
+    assert _count(app, "SELECT COUNT(DISTINCT diner_key) FROM subsidy_grants WHERE business_date = :today") == len(pairs)
     _verify(app, "YLW01")
     _verify(app, "JM01")
 
@@ -165,7 +172,7 @@ def test_one_hundred_retries_of_one_sale_make_one_sale(app, client, till, senior
     sale = json.loads(answers[0][1])
     assert sale["change_fen"] == 5000 - q["due_fen"] and sale["subsidy"]["amount_fen"] == 300
     assert _count(app, "SELECT COUNT(*) FROM sales WHERE id = :i", i=sale["id"]) == 1
-    assert _count(app, "SELECT COUNT(*) FROM sales WHERE business_date = (SELECT MAX(business_date) FROM sales)") == 1
+    assert _count(app, "SELECT COUNT(*) FROM sales WHERE business_date = :today") == 1
     assert _count(app, "SELECT COUNT(*) FROM audit_log WHERE action = 'sale_recorded' AND target = :i", i=sale["id"]) == 1
     # The same key with another body is refused, and records nothing.
     other = dict(body, tender={"method": "cash", "tendered_fen": 10000})
