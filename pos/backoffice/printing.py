@@ -6,14 +6,43 @@ from datetime import date
 from flask import make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from pos.auth import db
 from pos.backoffice import audit_here, bp, chosen_canteen, done, message, scope, settings, today, visible_canteens
+from pos.config import Settings
 from pos.errors import ApiError
-from pos.models import Ticket
+from pos.models import Diner, Ticket, Voucher
 from pos.store import vouchers as vstore
-from reports.printables import render_ticket_sheet, render_voucher_cards
+from pos.store.credentials import benefit
+from pos.store.diners import mask_name
+from reports.printables import TicketCard, VoucherCard, render_ticket_sheet, render_voucher_cards
+
+
+def voucher_card_data(*, session: Session, settings: Settings, community: str | None,
+                      diner_ids: list[str] | None, today: date) -> list[VoucherCard]:
+    """The active, unexpired vouchers of the given diners (or of the whole community) as
+    printable cards, in registration order.  Suspended diners get no card."""
+    q = (select(Voucher, Diner).join(Diner, Diner.id == Voucher.diner_id)
+         .where(Voucher.status == "active", Voucher.valid_until >= today, Diner.suspended == False))  # noqa: E712
+    if community is not None:
+        q = q.where(Diner.community == community)
+    if diner_ids is not None:
+        q = q.where(Diner.id.in_(diner_ids or [""]))
+    cards = []
+    for voucher, diner in session.exec(q.order_by(Diner.created_at, Diner.id)):
+        zh, _en = benefit(settings, diner, today=today)
+        cards.append(VoucherCard(url=vstore.issued(settings, voucher).url, code=vstore.display_code(voucher.code),
+                                 masked_name=mask_name(diner.name), benefit=zh, valid_until=voucher.valid_until,
+                                 canteen=diner.community))
+    return cards
+
+
+def ticket_card_data(*, settings: Settings, canteen_name: str, tickets: list[Ticket]) -> list[TicketCard]:
+    """Tickets as printable cards, numbered 1..N."""
+    return [TicketCard(url=vstore.issued_ticket(settings, t).url, code=vstore.display_code(t.code),
+                       business_date=t.business_date, canteen=canteen_name, number=i)
+            for i, t in enumerate(tickets, start=1)]
 
 
 def pdf_response(data: bytes, filename: str):
@@ -34,8 +63,8 @@ def parse_day(text: str | None) -> date:
 def voucher_cards_pdf(*, community: str | None, diner_ids: list[str] | None) -> tuple[bytes, int]:
     """Render the cards and record who printed how many (the QR codes are live vouchers)."""
     with db().transaction() as s:
-        cards = vstore.voucher_cards(session=s, settings=settings(), community=community, diner_ids=diner_ids,
-                                     today=today())
+        cards = voucher_card_data(session=s, settings=settings(), community=community, diner_ids=diner_ids,
+                                  today=today())
         audit_here(s, "voucher_cards_printed", detail={"count": len(cards)})
     return render_voucher_cards(cards), len(cards)
 
@@ -51,7 +80,7 @@ def voucher_cards():
 def ticket_sheet_pdf(*, canteen, day: date) -> bytes:
     with db().transaction() as s:
         rows = vstore.tickets_for(session=s, canteen_id=canteen.code, business_date=day)
-        cards = vstore.ticket_cards(settings=settings(), canteen_name=canteen.name, tickets=rows)
+        cards = ticket_card_data(settings=settings(), canteen_name=canteen.name, tickets=rows)
         audit_here(s, "ticket_sheet_printed", canteen_id=canteen.code,
                    detail={"business_date": day.isoformat(), "count": len(rows)})
     return render_ticket_sheet(cards, title=f"公益餐票 {day.isoformat()}")

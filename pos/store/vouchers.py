@@ -403,35 +403,3 @@ def load_demo(app) -> str:
         lines.append(f"  {mask_name(names[v.voucher.diner_id])}  {display_code(v.code)}  {v.url}")
     return "\n".join(lines)
 
-
-# --- printables ---------------------------------------------------------------------
-
-def voucher_cards(*, session: Session, settings: Settings, community: str | None, diner_ids: list[str] | None,
-                  today: date) -> list:
-    """The active, unexpired vouchers of the given diners (or of the whole community) as
-    printable cards, in registration order.  Suspended diners get no card."""
-    from pos.store.credentials import benefit
-    from pos.store.diners import mask_name
-    from reports.printables import VoucherCard
-
-    q = (select(Voucher, Diner).join(Diner, Diner.id == Voucher.diner_id)
-         .where(Voucher.status == "active", Voucher.valid_until >= today, Diner.suspended == False))  # noqa: E712
-    if community is not None:
-        q = q.where(Diner.community == community)
-    if diner_ids is not None:
-        q = q.where(Diner.id.in_(diner_ids or [""]))
-    cards = []
-    for voucher, diner in session.exec(q.order_by(Diner.created_at, Diner.id)):
-        zh, _en = benefit(settings, diner, today=today)
-        cards.append(VoucherCard(url=issued(settings, voucher).url, code=display_code(voucher.code),
-                                 masked_name=mask_name(diner.name), benefit=zh, valid_until=voucher.valid_until,
-                                 canteen=diner.community))
-    return cards
-
-
-def ticket_cards(*, settings: Settings, canteen_name: str, tickets: list[Ticket]) -> list:
-    """Tickets as printable cards, numbered 1..N."""
-    from reports.printables import TicketCard
-
-    return [TicketCard(url=issued_ticket(settings, t).url, code=display_code(t.code), business_date=t.business_date,
-                       canteen=canteen_name, number=i) for i, t in enumerate(tickets, start=1)]

@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlmodel import select
 
-from support import build_app, browser_login
+from support import browser_login
 
 
 @dataclass

@@ -10,7 +10,6 @@ from sqlmodel import select
 from backoffice.bo_helpers import make_id_number, signed_in, staff_id
 from pos.models import AuditEntry, Diner, DinerChange, FreeMealCounter, MenuItem, StaffUser, Voucher
 from pos.store.diners import register_diner
-from support import DEMO_PASSWORD_SUFFIX
 
 
 def html(r) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import uuid
 
-import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
