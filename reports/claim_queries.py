@@ -7,15 +7,14 @@ not been closed yet is *provisional* (暂定): sales and voids may still change 
 """
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Callable, Iterator
 
 from sqlalchemy import and_, case, false, func, or_, select, true
 from sqlmodel import Session
 
-from reports.queries import (CO, DC, FM, KINDS, CanteenInfo, Check, D, G, S, _int, _plain, pseudonym,
+from reports.queries import (CO, DC, FM, KINDS, CanteenInfo, Check, D, G, S, _int, canonical_json, pseudonym,
                              sha256_text)
 from pos.models import Canteen
 
@@ -173,7 +172,7 @@ class ClaimData:
 
 def claim_json(data: ClaimData) -> str:
     """The claim as canonical JSON (sorted keys, no spaces)."""
-    return json.dumps(asdict(data), ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_plain)
+    return canonical_json(data)
 
 
 def claim_sha256(data: ClaimData) -> str:

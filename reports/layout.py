@@ -9,10 +9,11 @@ never query the database.
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -31,11 +32,28 @@ RULE = colors.HexColor("#bbbbbb")
 PDF = "application/pdf"
 
 
+_OFFSETS: dict[tuple[str, datetime], timedelta] = {}
+
+
 def local(moment: datetime | None, tz: str, fmt: str = "%H:%M:%S") -> str:
     """A stored naive-UTC time as the canteen's local clock shows it ('' for None)."""
     if moment is None:
         return ""
-    return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).strftime(fmt)
+    # The offset is looked up once per zone and UTC hour: converting thousands of grant
+    # times one by one is a visible part of rendering a busy day.
+    hour = moment.replace(minute=0, second=0, microsecond=0)
+    offset = _OFFSETS.get((tz, hour))
+    if offset is None:
+        offset = hour.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).utcoffset()
+        if len(_OFFSETS) > 50_000:
+            _OFFSETS.clear()
+        _OFFSETS[(tz, hour)] = offset
+    shown = moment + offset
+    if fmt == "%H:%M:%S":  # the common case, without strftime's per-call setup
+        return f"{shown.hour:02d}:{shown.minute:02d}:{shown.second:02d}"
+    if fmt == "%H:%M":
+        return f"{shown.hour:02d}:{shown.minute:02d}"
+    return shown.strftime(fmt)
 
 
 def footer_canvas(font: str, lines: Sequence[str]):
@@ -161,28 +179,68 @@ class LedgerTable(Flowable):
         for w in self.widths:
             lefts.append(x)
             x += w
-        text = c.beginText()
-        text.setFont(self.font, self.size)
-        baseline = top - rh + (rh - self.size) / 2 + 1
-        colour = colors.black
-        text.setFillColor(colour)
+        pieces, widths = _piece_cache(c, self.font)
+        size = self.size
+        # The text operators are written directly: reportlab's text object formats every
+        # coordinate in pure Python and re-encodes every string, which is most of the cost
+        # of a long list.  Each distinct cell text is encoded once per document.
+        code = ["BT", "0 g"]
+        state = {"subset": None, "colour": "0 g"}
+        baseline = top - rh + (rh - size) / 2 + 1
         for index, row in enumerate((self.header, *self.rows)):
             number = self.offset + index - 1
-            wanted = RED if number in self.red_rows else GREY if number in self.grey_rows else colors.black
-            if index and wanted is not colour:
-                text.setFillColor(wanted)
-                colour = wanted
+            if index:
+                wanted = RED if number in self.red_rows else GREY if number in self.grey_rows else colors.black
+                op = f"{wanted.red:.3f} {wanted.green:.3f} {wanted.blue:.3f} rg"
+                if op != state["colour"]:
+                    code.append(op)
+                    state["colour"] = op
             for col, cell in enumerate(row):
                 if not cell:
                     continue
                 if col in self.right:
-                    text.setTextOrigin(lefts[col] + self.widths[col] - 2 - stringWidth(cell, self.font, self.size),
-                                       baseline)
+                    width = widths.get(cell)
+                    if width is None:
+                        width = widths[cell] = stringWidth(cell, self.font, size)
+                    at = lefts[col] + self.widths[col] - 2 - width
                 else:
-                    text.setTextOrigin(lefts[col] + 2, baseline)
-                text.textOut(cell)
+                    at = lefts[col] + 2
+                code.append(f"1 0 0 1 {at:.2f} {baseline:.2f} Tm")
+                for subset_name, escaped in pieces(cell):
+                    if subset_name != state["subset"]:
+                        code.append(f"{subset_name} {size:g} Tf")
+                        state["subset"] = subset_name
+                    code.append(escaped)
             baseline -= rh
-        c.drawText(text)
+        code.append("ET")
+        c._code.append("\n".join(code))
+
+
+# PDF string escapes, as reportlab writes them: octal outside printable ASCII, and \\ \( \).
+_PDF_ESCAPES = {c: (f"\\{c:03o}" if c < 32 or c >= 127 else "\\" + chr(c)) for c in range(256)
+                if c < 32 or c >= 127 or chr(c) in "\\()"}
+
+
+def _piece_cache(canvas, font_name: str):
+    """Per-document cache: text → [(subset font name, "(…) Tj"), …] for a TrueType font."""
+    from reportlab.pdfbase import pdfmetrics
+
+    doc = canvas._doc
+    caches = doc.__dict__.setdefault("_ledger_cache", {})
+    if font_name not in caches:
+        font = pdfmetrics.getFont(font_name)
+        encoded: dict[str, list[tuple[str, str]]] = {}
+
+        def pieces(text: str):
+            found = encoded.get(text)
+            if found is None:
+                found = encoded[text] = [(font.getSubsetInternalName(subset, doc),
+                                          f"({chunk.decode('latin-1').translate(_PDF_ESCAPES)}) Tj")
+                                         for subset, chunk in font.splitString(text, doc)]
+            return found
+
+        caches[font_name] = (pieces, {})
+    return caches[font_name]
 
 
 class PdfRenderer:
@@ -217,8 +275,14 @@ class PdfRenderer:
         doc = SimpleDocTemplate(buf, pagesize=self.page_size, leftMargin=left, rightMargin=right, topMargin=top,
                                 bottomMargin=bottom, title=self.title, author="canteen", invariant=0,
                                 initialFontName=font)
-        doc.build(self.story(data, font, self.stylesheet(font)),
-                  canvasmaker=footer_canvas(font, self.footer_lines(data)))
+        # ASCII85 on top of zlib only makes streams 25 % bigger, and reportlab encodes it
+        # in pure Python: a third of the time of a long report.
+        previous, rl_config.useA85 = rl_config.useA85, 0
+        try:
+            doc.build(self.story(data, font, self.stylesheet(font)),
+                      canvasmaker=footer_canvas(font, self.footer_lines(data)))
+        finally:
+            rl_config.useA85 = previous
         return self.filename(data), PDF, buf.getvalue()
 
 

@@ -77,7 +77,8 @@ def close_day(*, session: Session, settings: Settings, canteen_id: str, business
                   "due_fen": data.summary.due_fen, "chain_seq": chain.seq, "report_sha256": digest,
                   "checks_failed": [c.code for c in data.checks if not c.ok]})
     return daily_report(session=session, canteen_id=canteen_id, business_date=business_date,
-                        default_cap=free_meal_cap(settings, business_date), generated_at=closed_at, data=data)
+                        default_cap=free_meal_cap(settings, business_date), generated_at=closed_at, data=data,
+                        sha256=digest)
 
 
 def book_correction(*, session: Session, settings: Settings, sale_id: str, reason: str, actor, now: datetime,

@@ -100,3 +100,8 @@ def test_supervisor_closes_a_day_from_the_page(pages_app):
     assert again.status_code == 200 and "已经日结过了" in again.get_data(as_text=True)
     daily = c.get("/reports/daily.pdf?date=2026-03-02")
     assert daily.status_code == 200 and daily.data.startswith(b"%PDF")
+
+
+def test_the_page_speaks_english_on_request(pages_app):
+    page = _signed_in(pages_app, "accountant").get(f"/reports?month={MONTH}&lang=en").get_data(as_text=True)
+    assert "Monthly subsidy claim" in page and "Download the claim (PDF)" in page and "Provisional" in page
