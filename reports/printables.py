@@ -18,7 +18,9 @@ from functools import lru_cache
 
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
-from qrcode.util import MODE_8BIT_BYTE, QRData
+from qrcode.LUT import rsPoly_LUT
+from qrcode.base import EXP_TABLE, LOG_TABLE, rs_blocks
+from qrcode.util import MODE_8BIT_BYTE, PAD0, PAD1, QRData, length_in_bits
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -62,9 +64,56 @@ def _qr(data: str, version: int | None) -> qrcode.QRCode:
     qr = qrcode.QRCode(version=version, error_correction=ERROR_CORRECT_M, border=0, mask_pattern=MASK_PATTERN)
     # Byte mode throughout: a URL gains nothing from mixed modes, and the version then
     # depends on the length alone, so it is worked out once per length (see below).
-    qr.add_data(QRData(data.encode("utf-8"), mode=MODE_8BIT_BYTE))
+    raw = data.encode("utf-8")
+    qr.add_data(QRData(raw, mode=MODE_8BIT_BYTE))
+    if version is not None:
+        # qrcode computes the error-correction bytes with recursive polynomial objects,
+        # the slowest step of a code; we hand it the same codewords from log tables
+        # (tests/backoffice/test_printables_qr.py checks they are identical).
+        qr.data_cache = codewords(raw, version)
     qr.make(fit=version is None)
     return qr
+
+
+def codewords(raw: bytes, version: int) -> list[int]:
+    """The data and error-correction codewords (interleaved, ISO/IEC 18004 §7.6) of
+    ``raw`` in byte mode at level M — what ``qrcode.util.create_data`` returns."""
+    blocks = rs_blocks(version, ERROR_CORRECT_M)
+    capacity = sum(b.data_count for b in blocks)
+    count_bits = length_in_bits(MODE_8BIT_BYTE, version)
+    bits = (MODE_8BIT_BYTE << count_bits | len(raw)) << 8 * len(raw) | int.from_bytes(raw, "big")
+    nbits = 4 + count_bits + 8 * len(raw)
+    if nbits > capacity * 8:
+        raise ValueError(f"{len(raw)} bytes do not fit a version {version} QR code at level M")
+    pad = min(4, capacity * 8 - nbits) + (-(nbits + min(4, capacity * 8 - nbits)) % 8)
+    bits, nbits = bits << pad, nbits + pad
+    data = list(bits.to_bytes(nbits // 8, "big"))
+    data += [PAD0 if i % 2 == 0 else PAD1 for i in range(capacity - len(data))]
+    data_blocks, ec_blocks, offset = [], [], 0
+    for block in blocks:
+        chunk = data[offset:offset + block.data_count]
+        offset += block.data_count
+        data_blocks.append(chunk)
+        ec_blocks.append(_remainder(chunk, block.total_count - block.data_count))
+    out = []
+    for group in (data_blocks, ec_blocks):
+        for i in range(max(len(b) for b in group)):
+            out += [b[i] for b in group if i < len(b)]
+    return out
+
+
+def _remainder(chunk: list[int], ec_count: int) -> list[int]:
+    """Reed-Solomon error-correction bytes: ``chunk`` × x^ec_count mod the generator."""
+    generator = [LOG_TABLE[c] for c in rsPoly_LUT[ec_count][1:]]
+    rem = [0] * ec_count
+    for byte in chunk:
+        factor = byte ^ rem[0]
+        rem = rem[1:] + [0]
+        if factor:
+            lf = LOG_TABLE[factor]
+            for i, lg in enumerate(generator):
+                rem[i] ^= EXP_TABLE[(lg + lf) % 255]
+    return rem
 
 
 @lru_cache(maxsize=256)

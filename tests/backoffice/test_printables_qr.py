@@ -70,3 +70,22 @@ def test_every_qr_on_the_ticket_sheet_decodes_to_its_ticket_url(bo_app, tmp_path
     with bo_app.extensions["canteen_db"].session() as s:
         rows = list(s.exec(select(Ticket)))
     assert {vstore.issued_ticket(settings, t).url for t in rows} == set(found)
+
+
+def test_our_error_correction_codewords_are_exactly_qrcodes():
+    """The fast Reed-Solomon path gives qrcode the very codewords it would compute itself."""
+    import random
+
+    from qrcode.constants import ERROR_CORRECT_M
+    from qrcode.util import MODE_8BIT_BYTE, QRData, create_data
+
+    from reports.printables import codewords, qr_version
+
+    rng = random.Random(18004)
+    for _ in range(400):
+        size = rng.randint(0, 180)
+        raw = bytes(rng.randrange(256) for _ in range(size))
+        smallest = qr_version("x" * size)
+        for version in {smallest, min(40, smallest + rng.randint(1, 4))}:
+            expected = create_data(version, ERROR_CORRECT_M, [QRData(raw, mode=MODE_8BIT_BYTE)])
+            assert codewords(raw, version) == expected, (size, version)
