@@ -10,7 +10,7 @@ from typing import Literal
 
 from flask import Response, current_app, g, jsonify, request
 from flask_login import current_user
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pos.api import api
 from pos.api.schemas import ErrorOut, Strict
@@ -97,7 +97,9 @@ class ShiftCloseIn(Strict):
     counted_cash_fen: int = Field(ge=0, le=shift_store.MAX_CASH_FEN)
 
 
-class SalesQuery(Strict):
+class SalesQuery(BaseModel):
+    # Query strings are text: "20" must parse as 20, so this one model is not strict.
+    model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=20, ge=1, le=200)
 
 
