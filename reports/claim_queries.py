@@ -76,6 +76,7 @@ class DateClaim:
 
     @property
     def total_fen(self) -> int:
+        """Σ of the live grants (age discounts and free meals), in fen."""
         return self.age_fen + self.free_fen
 
 
@@ -93,6 +94,7 @@ class CanteenClaim:
 
     @property
     def total_fen(self) -> int:
+        """Σ of the live grants (age discounts and free meals), in fen."""
         return self.age_fen + self.free_fen
 
 
@@ -142,22 +144,27 @@ class ClaimData:
 
     @property
     def total_fen(self) -> int:
+        """The amount claimed: Σ of the live grants of every canteen, in fen."""
         return sum(c.total_fen for c in self.by_canteen)
 
     @property
     def age_count(self) -> int:
+        """Live age-discount grants of the month."""
         return sum(c.age_count for c in self.by_canteen)
 
     @property
     def free_count(self) -> int:
+        """Live free-meal grants of the month."""
         return sum(c.free_count for c in self.by_canteen)
 
     @property
     def age_fen(self) -> int:
+        """Σ of the live age-discount grants, in fen."""
         return sum(c.age_fen for c in self.by_canteen)
 
     @property
     def free_fen(self) -> int:
+        """Σ of the live free-meal grants, in fen."""
         return sum(c.free_fen for c in self.by_canteen)
 
     @property
@@ -167,6 +174,7 @@ class ClaimData:
 
     @property
     def all_ok(self) -> bool:
+        """True when every edit check passes."""
         return all(c.ok for c in self.checks)
 
 
@@ -322,6 +330,7 @@ class GrantRow:
 
     @property
     def claimed_fen(self) -> int:
+        """What this grant adds to the claim: its amount, or 0 when voided."""
         return 0 if self.voided else self.amount_fen
 
 

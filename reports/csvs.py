@@ -51,6 +51,7 @@ def grants_csv(rows: Iterable[GrantRow], report: ClaimReport) -> tuple[str, str,
 
 
 def grants_filename(report: ClaimReport) -> str:
+    """``claim-<canteen or community>-<YYYY-MM>-grants.csv``."""
     d = report.data
     scope = d.canteens[0].code if len(d.canteens) == 1 else "community"
     return f"claim-{scope}-{d.month:%Y-%m}-grants.csv"

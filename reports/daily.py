@@ -40,10 +40,12 @@ class DailyRenderer(PdfRenderer):
     title = "日结对账单"
 
     def filename(self, report: DailyReport) -> str:
+        """The download name of the PDF."""
         d = report.data
         return f"daily-{d.canteen.code}-{d.business_date.isoformat()}.pdf"
 
     def footer_lines(self, report: DailyReport) -> list[str]:
+        """The lines printed at the foot of every page (generation time, ledger head, data hash)."""
         d = report.data
         generated = local(report.generated_at, d.canteen.timezone, "%Y-%m-%d %H:%M:%S")
         if report.close is not None:
@@ -54,6 +56,7 @@ class DailyRenderer(PdfRenderer):
                 f"生成于 {generated}（{d.canteen.timezone}）", chain, f"报表数据 SHA-256 {report.sha256}"]
 
     def story(self, report: DailyReport, font: str, st):
+        """The flowables of the whole report, section by section."""
         out = self.section_heading(report, font, st)
         for section in (self.section_summary, self.section_checks, self.section_shifts, self.section_voids,
                         self.section_corrections, self.section_chart, self.section_grants):
@@ -62,6 +65,7 @@ class DailyRenderer(PdfRenderer):
         return out
 
     def section_heading(self, report: DailyReport, font: str, st):
+        """Title, subtitle and any warning stamp."""
         d = report.data
         if report.close is not None:
             status = (f"已日结：{local(report.close.closed_at, d.canteen.timezone, '%Y-%m-%d %H:%M')} "
@@ -76,6 +80,7 @@ class DailyRenderer(PdfRenderer):
         return out
 
     def section_summary(self, report: DailyReport, font: str, st):
+        """Sales, gross, subsidy by kind, net due, tenders and free meals used of the cap."""
         s, f = report.data.summary, report.data.free_meals
         rows = [("销售笔数（已完成）", f"{s.sales:,}", "营业额（原价合计）", yuan(s.gross_fen)),
                 ("补贴合计", yuan(s.subsidy_fen), "实收（应收合计）", yuan(s.due_fen))]
@@ -95,9 +100,11 @@ class DailyRenderer(PdfRenderer):
                       (50 * mm, 25 * mm, 35 * mm, 35 * mm, 35 * mm), font=font, right=(1, 2, 3, 4), bold_last=True)]
 
     def section_checks(self, report: DailyReport, font: str, st):
+        """The edit checks, failures in red."""
         return [para("二、核对（edit checks）", st["h2"]), checks_table(report.checks, font)]
 
     def section_shifts(self, report: DailyReport, font: str, st):
+        """Each shift's cash: float + cash taken − change − voided cash = expected, against counted."""
         tz = report.data.canteen.timezone
         shifts = report.data.shifts
         rows, red = [], []
@@ -118,6 +125,7 @@ class DailyRenderer(PdfRenderer):
                                    20 * mm, 19 * mm), font=font, right=range(3, 10), red_rows=red, size=7.5)]
 
     def section_voids(self, report: DailyReport, font: str, st):
+        """The voids with reason, who asked and who approved."""
         tz = report.data.canteen.timezone
         rows = [(local(v.voided_at, tz, "%H:%M"), str(v.receipt_no), para(v.reason, st["cell"]), v.requested_by,
                  v.approved_by, TENDER_ZH[v.tender_method], yuan(v.refund_fen), yuan(v.reversed_subsidy_fen))
@@ -130,6 +138,7 @@ class DailyRenderer(PdfRenderer):
                             font=font, right=(1, 6, 7), size=7.5)]
 
     def section_corrections(self, report: DailyReport, font: str, st):
+        """Corrections booked on this date for sales of closed dates."""
         tz = report.data.canteen.timezone
         rows = [(local(c.created_at, tz, "%H:%M"), c.original_date.isoformat(), str(c.original_receipt_no),
                  para(c.reason, st["cell"]), yuan(c.refund_fen), yuan(c.reversed_subsidy_fen))
@@ -141,10 +150,12 @@ class DailyRenderer(PdfRenderer):
                       (14 * mm, 24 * mm, 16 * mm, 74 * mm, 26 * mm, 26 * mm), font=font, right=(2, 4, 5), size=7.5)]
 
     def section_chart(self, report: DailyReport, font: str, st):
+        """The chart section."""
         hours = [(h.hour, h.sales, h.gross_fen) for h in report.data.hours]
         return [CondPageBreak(70 * mm), para("分时段销售（已完成笔数）", st["h2"]), hourly_sales_chart(hours, font)]
 
     def section_grants(self, report: DailyReport, font: str, st):
+        """Every subsidy grant of the day, pseudonymous."""
         tz = report.data.canteen.timezone
         grants = report.data.grants
         rows = [(local(g.granted_at, tz), str(g.receipt_no), g.diner, g.masked_id, KIND_ZH[g.kind],

@@ -153,10 +153,12 @@ class LedgerTable(Flowable):
         self.grey_rows, self.red_rows, self.offset = grey_rows, red_rows, offset
 
     def wrap(self, avail_width, avail_height):
+        """Every row has the same height, so the size is known without measuring cells."""
         self.width, self.height = sum(self.widths), self.row_height * (len(self.rows) + 1)
         return self.width, self.height
 
     def split(self, avail_width, avail_height):
+        """The rows that fit here, and the rest (with the header again) for the next page."""
         fits = int(avail_height // self.row_height) - 1
         if fits < 3:
             return []  # move the whole table to the next frame rather than print a bare header
@@ -168,6 +170,7 @@ class LedgerTable(Flowable):
                 LedgerTable(self.header, self.rows[fits:], self.widths, offset=self.offset + fits, **kw)]
 
     def draw(self):
+        """Header band, then one line of text per row."""
         c, rh = self.canv, self.row_height
         top = self.height
         c.setFillColor(HEADER_BG)
@@ -256,15 +259,19 @@ class PdfRenderer:
         return cjk_font()
 
     def stylesheet(self, font: str) -> dict[str, ParagraphStyle]:
+        """The paragraph styles, in the CJK font."""
         return styles(font)
 
     def story(self, data: Any, font: str, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+        """The flowables of the whole report, section by section."""
         raise NotImplementedError
 
     def footer_lines(self, data: Any) -> list[str]:
+        """The lines printed at the foot of every page (generation time, ledger head, data hash)."""
         return []
 
     def filename(self, data: Any) -> str:
+        """The download name of the PDF."""
         raise NotImplementedError
 
     def render(self, data: Any) -> tuple[str, str, bytes]:

@@ -26,11 +26,13 @@ class MonthlyRenderer(PdfRenderer):
     title = "补贴申领表"
 
     def filename(self, report: ClaimReport) -> str:
+        """The download name of the PDF."""
         d = report.data
         scope = d.canteens[0].code if len(d.canteens) == 1 else "community"
         return f"claim-{scope}-{d.month:%Y-%m}.pdf"
 
     def footer_lines(self, report: ClaimReport) -> list[str]:
+        """The lines printed at the foot of every page (generation time, ledger head, data hash)."""
         generated = local(report.generated_at, report.timezone, "%Y-%m-%d %H:%M:%S")
         state = "暂定（有未日结的营业日）" if report.data.provisional else "全部营业日已日结"
         return [f"{report.scope} · 补贴申领表 {report.data.month:%Y-%m} · 生成于 {generated}（{report.timezone}）· {state}",
@@ -38,6 +40,7 @@ class MonthlyRenderer(PdfRenderer):
                 f"报表数据 SHA-256 {report.sha256}"]
 
     def story(self, report: ClaimReport, font: str, st):
+        """The flowables of the whole report, section by section."""
         out = self.section_heading(report, font, st)
         for section in (self.section_totals, self.section_canteens, self.section_days, self.section_chart,
                         self.section_policies, self.section_checks, self.section_diners):
@@ -46,6 +49,7 @@ class MonthlyRenderer(PdfRenderer):
         return out
 
     def section_heading(self, report: ClaimReport, font: str, st):
+        """Title, subtitle and any warning stamp."""
         d = report.data
         out = [para(f"{report.scope}　补贴申领表", st["title"]),
                para(f"申领月份 {d.month:%Y年%m月} · 食堂 {len(d.canteens)} 个 · 社区 "
@@ -58,6 +62,7 @@ class MonthlyRenderer(PdfRenderer):
         return out
 
     def section_totals(self, report: ClaimReport, font: str, st):
+        """Counts and amounts by benefit kind, the total, and what was left out."""
         d = report.data
         rows = [(KIND_ZH["age_tier"], f"{d.age_count:,}", yuan(d.age_fen)),
                 (KIND_ZH["free_meal"], f"{d.free_count:,}", yuan(d.free_fen)),
@@ -72,6 +77,7 @@ class MonthlyRenderer(PdfRenderer):
                 Spacer(1, 2 * mm), *[para(n, st["body"]) for n in notes]]
 
     def section_canteens(self, report: ClaimReport, font: str, st):
+        """Per-canteen totals (only when the claim covers several canteens)."""
         d = report.data
         if len(d.canteens) < 2:
             return []
@@ -85,6 +91,7 @@ class MonthlyRenderer(PdfRenderer):
                       font=font, right=range(2, 9), bold_last=True, size=7.5)]
 
     def section_days(self, report: ClaimReport, font: str, st):
+        """Per-date totals across the chosen canteens, provisional days marked."""
         d = report.data
         rows = [(x.business_date.isoformat(), "暂定" if x.provisional else "已日结", f"{x.age_count:,}", yuan(x.age_fen),
                  f"{x.free_count:,}", yuan(x.free_fen), yuan(x.total_fen)) for x in d.by_date]
@@ -96,12 +103,14 @@ class MonthlyRenderer(PdfRenderer):
                       right=range(2, 7), bold_last=True)]
 
     def section_chart(self, report: ClaimReport, font: str, st):
+        """The chart section."""
         d = report.data
         days = [(x.business_date.day, x.age_fen, x.free_fen) for x in d.by_date]
         return [CondPageBreak(75 * mm), para("每日补贴金额（元；红：老龄立减，橙：公益免费餐）", st["h2"]),
                 daily_subsidy_chart(days, monthrange(d.month.year, d.month.month)[1], font)]
 
     def section_policies(self, report: ClaimReport, font: str, st):
+        """The policy versions the grants were decided under."""
         rows = [(p.version, KIND_ZH.get(p.kind, p.kind), f"{p.count:,}", yuan(p.amount_fen), p.first_date.isoformat(),
                  p.last_date.isoformat()) for p in report.data.policies]
         out = [para("四、适用的政策版本（按销售时记录）", st["h2"])]
@@ -111,9 +120,11 @@ class MonthlyRenderer(PdfRenderer):
                             (30 * mm, 30 * mm, 22 * mm, 30 * mm, 34 * mm, 34 * mm), font=font, right=(2, 3))]
 
     def section_checks(self, report: ClaimReport, font: str, st):
+        """The edit checks, failures in red."""
         return [para("五、核对（edit checks）", st["h2"]), checks_table(report.data.checks, font)]
 
     def section_diners(self, report: ClaimReport, font: str, st):
+        """Per-diner totals: key prefix and masked ID only."""
         diners = report.data.diners
         rows = [(x.diner, x.masked_id, f"{x.meals}", f"{x.age_count}", f"{x.free_count}", yuan(x.amount_fen),
                  f"{x.canteens}", f"{x.days}") for x in diners]
