@@ -48,6 +48,15 @@ def gettext(message: str, **params) -> str:
     return message.format(**params) if params else message
 
 
+ROLE_NAMES = {"cashier": "收银员", "supervisor": "值班主管", "accountant": "会计", "registrar": "社区登记员",
+              "admin": "管理员"}
+
+
+def role_name(role: str) -> str:
+    """A staff role as people call it, in the current language."""
+    return gettext(ROLE_NAMES.get(role, role))
+
+
 def init_i18n(app: Flask) -> None:
     app.extensions["canteen_i18n"] = load_catalogues()
-    app.jinja_env.globals.update(_=gettext, current_language=current_language)
+    app.jinja_env.globals.update(_=gettext, current_language=current_language, role_name=role_name)

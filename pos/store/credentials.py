@@ -105,9 +105,10 @@ def benefit(settings: Settings, diner: Diner, *, today: date) -> tuple[str, str]
         return "暂无适用的补贴政策", "no subsidy policy in force"
     zh, en = [], []
     if diner.worker_category in policy.welfare_categories and diner.worker_verified_by is not None:
-        name_zh, name_en = WORKER_CATEGORY_NAMES[diner.worker_category]
-        zh.append(f"{name_zh}公益套餐 每日一份（限量）")
-        en.append(f"free welfare set meal for {name_en}s, one a day (while they last)")
+        # The card and the diner's page are shown at the till: they name the benefit, never
+        # the diner's work (no overt identification).
+        zh.append("公益套餐 每日一份（限量）")
+        en.append("a welfare set meal a day (while they last)")
     if diner.resident or not policy.residency_required:
         age = age_on(diner.birth_date, today) if diner.birth_date <= today else -1
         reached = [t for t in policy.age_tiers if t.min_age <= age]
