@@ -1,6 +1,9 @@
 """Helpers shared by the security tests (import as ``security.helpers``)."""
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 # The demo account that plays each role (password = username + "-demo-pass").
 ROLE_USERS = {
     "cashier": "cashier",
@@ -9,3 +12,24 @@ ROLE_USERS = {
     "registrar": "registrar",
     "admin": "admin",
 }
+
+
+def app_from_template(template: Path, tmp_path: Path, *, settings=None, **config):
+    """The demo app on a fresh copy of the template database in ``tmp_path`` (the
+    ``demo_template`` fixture of tests/security/conftest.py makes the template)."""
+    from dataclasses import replace
+
+    from pos import create_app
+    from support import make_settings
+
+    target = tmp_path / "canteen.db"
+    src, dst = sqlite3.connect(template), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    base = make_settings(f"sqlite:///{target}", tmp_path)
+    settings = base if settings is None else replace(settings, database_url=base.database_url,
+                                                      instance_path=base.instance_path)
+    return create_app({"CANTEEN": settings, "TESTING": True, **config})

@@ -17,7 +17,8 @@ import pytest
 from flask import url_for
 from sqlalchemy import text
 
-from support import DEMO_PASSWORD_SUFFIX, api_token, build_app
+from security.helpers import app_from_template
+from support import DEMO_PASSWORD_SUFFIX, api_token
 
 NAME = "审计测试人"
 NEW_NAME = "审计改名人"
@@ -176,9 +177,8 @@ def play_the_day(app) -> Day:
 
 
 @pytest.fixture(scope="module")
-def day(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("audit")
-    app = build_app(f"sqlite:///{tmp / 'canteen.db'}", tmp, WTF_CSRF_ENABLED=False)
+def day(tmp_path_factory, demo_template):
+    app = app_from_template(demo_template, tmp_path_factory.mktemp("audit"), WTF_CSRF_ENABLED=False)
     played = play_the_day(app)
     yield played
     app.extensions["canteen_db"].dispose()

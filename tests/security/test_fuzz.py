@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from sqlalchemy import text
 
 from pos.access import ROLES, ROUTE_ROLES, allowed
-from security.helpers import ROLE_USERS
-from support import DEMO_PASSWORD_SUFFIX, build_app
+from security.helpers import ROLE_USERS, app_from_template
+from support import DEMO_PASSWORD_SUFFIX
 
 EXAMPLES = int(os.environ.get("CANTEEN_FUZZ_EXAMPLES", "20"))
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
@@ -46,9 +46,8 @@ class Tally:
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fuzz")
-    app = build_app(f"sqlite:///{tmp / 'canteen.db'}", tmp, WTF_CSRF_ENABLED=False)
+def fuzz_app(tmp_path_factory, demo_template):
+    app = app_from_template(demo_template, tmp_path_factory.mktemp("fuzz"), WTF_CSRF_ENABLED=False)
     yield app
     app.extensions["canteen_db"].dispose()
 

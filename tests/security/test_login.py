@@ -12,7 +12,8 @@ from sqlalchemy import text, update
 from sqlmodel import select
 
 from pos.models import ApiToken, LoginAttempt, StaffUser
-from support import DEMO_PASSWORD_SUFFIX, api_token, browser_login, build_app, make_settings
+from security.helpers import app_from_template
+from support import DEMO_PASSWORD_SUFFIX, api_token, browser_login, make_settings
 
 TOO_MANY_ZH = "登录失败次数过多"
 
@@ -132,9 +133,9 @@ def test_session_cookie_flags_over_http(nocsrf_app):
     assert "Secure" not in header  # base_url is http:// in the demo config
 
 
-def test_session_cookie_is_secure_behind_https(sqlite_url, tmp_path):
+def test_session_cookie_is_secure_behind_https(demo_template, sqlite_url, tmp_path):
     settings = replace(make_settings(sqlite_url, tmp_path), base_url="https://canteen.example")
-    app = build_app(sqlite_url, tmp_path, settings=settings, WTF_CSRF_ENABLED=False)
+    app = app_from_template(demo_template, tmp_path, settings=settings, WTF_CSRF_ENABLED=False)
     header = _session_cookie_header(browser_login(app.test_client(), "cashier"))
     assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header
     _db(app).dispose()

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask, g
 
 from pos.access import PUBLIC, ROLES, ROUTE_ROLES, allowed
-from security.helpers import ROLE_USERS
+from security.helpers import ROLE_USERS, app_from_template
 from support import DEMO_PASSWORD_SUFFIX, api_token
 
 ANONYMOUS = None
@@ -122,10 +122,8 @@ def test_declarations_name_known_roles():
         assert roles, f"{endpoint}: declared with no role at all"
 
 
-def test_an_undeclared_route_refuses_everyone(sqlite_url, tmp_path):
-    from support import build_app
-
-    app = build_app(sqlite_url, tmp_path, WTF_CSRF_ENABLED=False)
+def test_an_undeclared_route_refuses_everyone(demo_template, tmp_path):
+    app = app_from_template(demo_template, tmp_path, WTF_CSRF_ENABLED=False)
     note_access_verdict(app)
     app.add_url_rule("/undeclared-probe", "undeclared_probe", lambda: "open to all", methods=["GET", "POST"])
     app.add_url_rule("/api/v1/undeclared-probe", "undeclared_api_probe", lambda: {"open": True})
