@@ -45,15 +45,26 @@ def insert_sql(table: Table) -> str:
 
 
 class Fast:
-    """A cursor on the session's connection (same transaction, same savepoints)."""
+    """A cursor on the session's connection (same transaction, same savepoints).
+
+    ``Fast(session)`` is cheap to call repeatedly: the cursor is kept on the session for
+    as long as its transaction lasts (asking the session for its connection costs more
+    than most statements here)."""
 
     __slots__ = ("sqlite", "cursor", "IntegrityError")
 
-    def __init__(self, session: Session):
+    def __new__(cls, session: Session):
+        tx = session.get_transaction()
+        kept = session.info.get("fastsql")
+        if kept is not None and tx is not None and kept[0] is tx:
+            return kept[1]
+        self = super().__new__(cls)
         conn = session.connection()
         self.sqlite = conn.dialect.name == "sqlite"
         self.cursor = conn.connection.dbapi_connection.cursor()
         self.IntegrityError = conn.dialect.loaded_dbapi.IntegrityError
+        session.info["fastsql"] = (session.get_transaction(), self)
+        return self
 
     def _params(self, params: dict) -> dict:
         return {k: _sqlite_value(v) for k, v in params.items()} if self.sqlite else params
