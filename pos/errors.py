@@ -43,6 +43,15 @@ def register_error_handlers(app: Flask) -> None:
             return jsonify(e.body()), e.status
         return render_template("error.html", status=e.status, message_zh=e.zh, message_en=e.en), e.status
 
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def _csrf(e: CSRFError):
+        # Usually a page left open past a sign-out or a server restart: say what to do.
+        return _api_error(ApiError(400, "csrf_failed", "页面已过期或来源不明，请刷新页面后重试",
+                                   f"the page has expired or did not come from this site ({e.description}); "
+                                   "reload it and try again"))
+
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):
         status = e.code or 500

@@ -31,6 +31,7 @@ def test_login_form_without_token_is_refused(csrf_app):
     c = csrf_app.test_client()
     r = c.post("/login", data={"username": "cashier", "password": "cashier" + DEMO_PASSWORD_SUFFIX})
     assert r.status_code == 400
+    assert "请刷新页面后重试" in r.get_data(as_text=True)
     assert "/login" in c.get("/").headers["Location"], "not signed in"
     r = c.post("/login", data={"username": "cashier", "password": "cashier" + DEMO_PASSWORD_SUFFIX,
                                "csrf_token": "forged"})
@@ -56,7 +57,7 @@ def test_cookie_api_write_without_token_is_refused(csrf_app):
     token = sign_in(c, "cashier")
     r = c.post("/api/v1/shifts", json={"opening_float_fen": 0})
     assert r.status_code == 400
-    assert r.get_json()["error"]["code"] == "bad_request"
+    assert r.get_json()["error"]["code"] == "csrf_failed"
     assert c.get("/api/v1/shifts/current").get_json()["shift"] is None, "nothing was opened"
     r = c.post("/api/v1/shifts", json={"opening_float_fen": 0}, headers={"X-CSRFToken": "forged"})
     assert r.status_code == 400
