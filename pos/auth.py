@@ -153,6 +153,9 @@ def login():
                     address=client_address(), max_failures=settings.security.login_max_failures,
                     window_minutes=settings.security.login_window_minutes)
                 if row is not None:
+                    previous = flask_session.get("sid")
+                    if isinstance(previous, str) and previous:  # signing in again ends the old session
+                        staff_store.revoke_token(session=s, token=previous)
                     sid, _ = staff_store.issue_token(session=s, user=row, hours=settings.security.token_hours)
                     audit(session=s, action="login", actor=row, canteen_id=row.canteen_id, address=client_address())
                     staff = Staff(row)

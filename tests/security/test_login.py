@@ -171,6 +171,16 @@ def test_sign_out_ends_the_session_even_for_a_copied_cookie(nocsrf_app):
     assert replay.get("/api/v1/menu").status_code == 401
 
 
+def test_signing_in_again_ends_the_previous_session(nocsrf_app):
+    c = nocsrf_app.test_client()
+    browser_login(c, "cashier")
+    first = c.get_cookie("session").value
+    browser_login(c, "cashier2")
+    replay = nocsrf_app.test_client()
+    replay.set_cookie("session", first)
+    assert "/login" in replay.get("/").headers["Location"]
+
+
 def test_disabled_account_loses_its_session_and_tokens(nocsrf_app):
     c = nocsrf_app.test_client()
     browser_login(c, "cashier")
