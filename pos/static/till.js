@@ -322,7 +322,6 @@
     state.tendered = "";
     $("pay-due").textContent = yuan(due);
     $("methods").hidden = due === 0;
-    $("confirm-pay").textContent = LANG === "en" ? "Confirm" : "确认收款";
     setMessage("pay-message", message || "");
     renderPay();
     openOverlay("pay-overlay");
@@ -339,6 +338,13 @@
     $("tendered").textContent = yuan(tendered);
     $("change").textContent = tendered >= due ? yuan(tendered - due) : S.insufficient;
     $("confirm-pay").disabled = state.sending || (state.method === "cash" && tendered < due);
+    // While a sale is unanswered its body is fixed: the retry must send exactly the same.
+    var locked = !!state.pending;
+    document.querySelectorAll("#pay-overlay .keypad button, #pay-overlay .quick-cash button, #pay-overlay .method, " +
+      '#pay-overlay [data-action="close-overlay"]').forEach(function (b) { b.disabled = locked; });
+    $("reference").disabled = locked;
+    $("confirm-pay").textContent = locked ? S.retry : (LANG === "en" ? "Confirm payment" : "确认收款");
+    if (locked) $("confirm-pay").disabled = state.sending;
   }
 
   function saleBody() {

@@ -6,39 +6,13 @@ and close the shift with a cash count.  A screenshot of every step is saved unde
 test-artifacts/browser/."""
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 import pytest
 
-from support import artifact_dir, build_app, need_tool
+from support import artifact_dir
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-
-class _Server:
-    def __init__(self, app):
-        from waitress.server import create_server
-
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="canteen-browser-test")
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        try:
-            self.server.run()
-        except OSError:
-            pass
-
-    def stop(self):
-        self.server.task_dispatcher.shutdown()
-        self.server.close()
-        self.thread.join(5)
 
 
 def _voucher_url(app, *, senior: bool) -> str:
@@ -71,17 +45,7 @@ def _voucher_url(app, *, senior: bool) -> str:
     raise LookupError("no suitable demo diner")
 
 
-@pytest.fixture
-def served(tmp_path):
-    app = build_app(f"sqlite:///{tmp_path / 'canteen.db'}", tmp_path)
-    server = _Server(app)
-    yield app, server.url
-    server.stop()
-    app.extensions["canteen_db"].dispose()
-
-
-def test_a_lunch_at_the_till(served):
-    need_tool(CHROMIUM, "chromium")
+def test_a_lunch_at_the_till(served, chromium):
     from playwright.sync_api import expect, sync_playwright
 
     app, url = served
@@ -97,7 +61,7 @@ def test_a_lunch_at_the_till(served):
         page.screenshot(path=str(shots / f"{step[0]:02d}-{name}.png"))
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = chromium(p)
         page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
