@@ -40,6 +40,7 @@ from pos.ids import new_id
 from subsidies import reasons
 from subsidies.engine import Counters, Decision, DinerFacts, Order, OrderLine, decide, period_key
 from subsidies.policy import PolicyError, PolicyVersion
+from subsidies.resident_id import pseudonym
 
 MAX_LINES = 50
 MAX_QTY = 99
@@ -264,8 +265,14 @@ def quote(*, session: Session, settings: Settings, canteen_id: str, lines: list[
 
 # -- recording ---------------------------------------------------------------------------------
 
-def request_digest(body: dict) -> str:
-    """SHA-256 of a request body in canonical JSON (key order and spacing do not matter)."""
+def request_digest(body: dict, id_key: bytes) -> str:
+    """SHA-256 of a request body in canonical JSON (key order and spacing do not matter).
+
+    A resident ID number in the body is replaced by its keyed pseudonym first: a plain
+    hash of a body holding one could be reversed by trying every plausible number."""
+    cred = body.get("credential") or {}
+    if cred.get("id_number"):
+        body = {**body, "credential": {**cred, "id_number": pseudonym(id_key, cred["id_number"])}}
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
                           .encode("utf-8")).hexdigest()
 
@@ -313,7 +320,7 @@ def record_sale(*, session: Session, settings: Settings, user: Any, canteen_id: 
     """
     chain = ledger.open_chain(session=session, canteen_id=canteen_id)
     fast = Fast(session)
-    digest = request_digest(body)
+    digest = request_digest(body, settings.id_key)
     stored = fast.one(_IDEM_SQL, {"u": user.id, "k": idempotency_key})
     if stored is not None:
         if stored[0] != digest:

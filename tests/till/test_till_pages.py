@@ -10,9 +10,10 @@ import pytest
 from support import browser_login
 
 
-@pytest.fixture(autouse=True)
-def _form_logins(app):
+@pytest.fixture
+def app(app):
     app.config["WTF_CSRF_ENABLED"] = False  # the login form is posted by the test client
+    return app
 
 
 def test_cashier_lands_on_the_till_with_menu_quota_and_scan_field(app):
@@ -61,3 +62,16 @@ def test_another_canteen_cannot_print_a_receipt(app, till):
     client = app.test_client()
     browser_login(client, "jm-cashier")
     assert client.get(f"/till/receipt/{sale['id']}").status_code == 403
+
+
+def test_openapi_document_describes_the_till_api(sqlite_app):
+    doc = sqlite_app.test_client().get("/api/v1/openapi.json").get_json()
+    paths = doc["paths"]
+    for path, method in [("/api/v1/menu", "get"), ("/api/v1/credentials/lookup", "post"),
+                         ("/api/v1/sales/quote", "post"), ("/api/v1/sales", "post"), ("/api/v1/sales/{sale_id}", "get"),
+                         ("/api/v1/sales/{sale_id}/void", "post"), ("/api/v1/quota/today", "get"),
+                         ("/api/v1/shifts", "post"), ("/api/v1/shifts/{shift_id}/close", "post"),
+                         ("/api/v1/shifts/current", "get")]:
+        assert method in paths[path], path
+    sale_in = doc["components"]["schemas"]["SaleIn"]
+    assert {"lines", "due_fen", "tender"} <= set(sale_in["required"])

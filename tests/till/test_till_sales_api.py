@@ -263,3 +263,23 @@ def test_receipt_numbers_run_one_two_three_and_the_chain_verifies(app, till):
     assert nos == sorted(nos) and nos[2] - nos[0] == 2
     result = _verify(app)
     assert result.ok and result.rows_checked >= 6
+
+
+def test_idempotency_digest_cannot_be_reversed_to_the_resident_id(app, till, seniors):
+    import hashlib
+
+    lines = [{"item_id": till.welfare["id"], "qty": 1}]
+    key = str(uuid.uuid4())
+    r = till.sell(lines, {"id_number": seniors[7]}, key=key)
+    assert r.status_code == 201
+    body = {"lines": lines, "credential": {"id_number": seniors[7], "scan": None},
+            "due_fen": r.get_json()["due_fen"], "tender": {"method": "cash", "tendered_fen": r.get_json()["due_fen"],
+                                                            "reference": None}}
+    plain = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                           .encode()).hexdigest()
+    stored = _scalar(app, "SELECT request_sha256 FROM idempotency_keys WHERE key = :k", k=key)
+    assert stored and stored != plain
+    # ... and the same sale retried with the same key still replays.
+    again = till.sell(lines, {"id_number": seniors[7]}, due_fen=r.get_json()["due_fen"],
+                      tender={"method": "cash", "tendered_fen": r.get_json()["due_fen"]}, key=key)
+    assert again.status_code == 201 and again.get_data() == r.get_data()
