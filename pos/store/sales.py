@@ -1,9 +1,8 @@
 """Selling a meal: price the order, decide its subsidy, record it — all or nothing.
 
-:func:`quote` prices an order from this canteen's menu and asks the rules engine
-(``subsidies.engine.decide``) for the subsidy, with no side effects.  :func:`record_sale`
-does the same inside one write transaction and then enforces what must hold however many
-tills press at once:
+:func:`quote` (from :mod:`pos.store.quotes`) prices an order and asks the rules engine for
+the subsidy, with no side effects.  :func:`record_sale` does the same inside one write
+transaction and then enforces what must hold however many tills press at once:
 
 * the canteen's chain is locked first (:func:`pos.store.ledger.open_chain`), so the
   idempotency lookup, the counters and the chain position all see every earlier sale;
@@ -19,42 +18,34 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, bindparam, func, select, text, update
+from sqlalchemy import Date, bindparam, select, text, update
 from sqlmodel import Session
 
 from pos.clock import naive_utc
 from pos.config import Settings
 from pos.errors import ApiError
-from pos.models import (AuditEntry, FreeMealCounter, IdempotencyKey, MenuItem, Sale, SaleLine, StaffUser, SubsidyGrant,
-                        Void)
+from pos.ids import new_id
+from pos.models import AuditEntry, FreeMealCounter, IdempotencyKey, Sale, SaleLine, StaffUser, SubsidyGrant, Void
 from pos.store import ledger
 from pos.store.audit import audit
-from pos.store.fastsql import Fast
 from pos.store.closes import ensure_day_open
+from pos.store.fastsql import Fast
+from pos.store.quotes import (MAX_LINES, MAX_QTY, Moment, PricedLine, Quote, decide_for, free_meals_used,  # noqa: F401
+                              free_meals_view, menu, moment_of, policy_for, price_lines, quote, resolve_credential,
+                              subsidy_view, _line_view)
 from pos.store.shifts import MAX_CASH_FEN
-from pos.ids import new_id
 from subsidies import reasons
-from subsidies.engine import Counters, Decision, DinerFacts, Order, OrderLine, decide, period_key
-from subsidies.policy import PolicyError, PolicyVersion
 from subsidies.resident_id import pseudonym
 
-MAX_LINES = 50
-MAX_QTY = 99
 TENDER_METHODS = ("cash", "wechat", "alipay", "free")
-ANONYMOUS = DinerFacts(kind="anonymous")
 
 _SALES, _LINES, _GRANTS = Sale.__table__, SaleLine.__table__, SubsidyGrant.__table__
-_MENU, _COUNTERS, _IDEM, _VOIDS = MenuItem.__table__, FreeMealCounter.__table__, IdempotencyKey.__table__, Void.__table__
+_COUNTERS, _IDEM, _VOIDS = FreeMealCounter.__table__, IdempotencyKey.__table__, Void.__table__
 
 # The sale path's statements, run through the driver's cursor (see pos/store/fastsql.py).
-_USED_SQL = "SELECT used FROM free_meal_counters WHERE canteen_id = :c AND business_date = :d"
-_LIVE_GRANTS_SQL = ("SELECT COUNT(*) FROM subsidy_grants WHERE diner_key = :k AND business_date = :d "
-                    "AND period = :p AND voided = FALSE")
-_LIVE_TICKET_GRANTS_SQL = "SELECT COUNT(*) FROM subsidy_grants WHERE diner_key = :k AND voided = FALSE"
 _CLAIM_ROW_SQL = ("INSERT INTO free_meal_counters (canteen_id, business_date, cap, used) "
                   "VALUES (:c, :d, :cap, 0) ON CONFLICT (canteen_id, business_date) DO NOTHING")
 _CLAIM_SQL = ("UPDATE free_meal_counters SET used = used + 1 "
@@ -67,200 +58,6 @@ _OPEN_SHIFT_SQL = "SELECT id FROM shifts WHERE cashier_id = :u AND closed_at IS 
 _NEXT_RECEIPT_SQL = "SELECT COALESCE(MAX(receipt_no), 0) + 1 FROM sales WHERE canteen_id = :c"
 _INSERT_VOID = _VOIDS.insert()
 _AUDIT = AuditEntry.__table__
-
-
-def _menu_sql(n: int) -> str:
-    marks = ", ".join(f":i{k}" for k in range(n))
-    return ("SELECT id, name, name_en, price_fen, welfare_meal, available FROM menu_items "
-            f"WHERE canteen_id = :c AND id IN ({marks})")
-
-
-@dataclass(frozen=True)
-class Moment:
-    """When a sale happens, in the canteen's terms."""
-
-    business_date: date
-    local_time: time
-    sold_at: datetime  # naive UTC, as stored
-
-
-def moment_of(instant: datetime, tz: str) -> Moment:
-    """The business date and local time at an aware ``instant`` in the canteen's time zone."""
-    from zoneinfo import ZoneInfo
-
-    local = instant.astimezone(ZoneInfo(tz))
-    return Moment(local.date(), local.time().replace(tzinfo=None), naive_utc(instant))
-
-
-@dataclass(frozen=True)
-class PricedLine:
-    line_no: int
-    item_id: str
-    name: str
-    name_en: str
-    unit_price_fen: int
-    qty: int
-    welfare_meal: bool
-
-    @property
-    def line_total_fen(self) -> int:
-        return self.unit_price_fen * self.qty
-
-
-@dataclass(frozen=True)
-class Quote:
-    """A priced order with its subsidy decision, as the server would record it now."""
-
-    canteen_id: str
-    moment: Moment
-    policy: PolicyVersion
-    lines: tuple[PricedLine, ...]
-    decision: Decision
-    credential: Any  # pos.store.credentials.Credential, or None for an anonymous diner
-    free_meals_used: int
-    free_meals_cap: int
-
-    @property
-    def gross_fen(self) -> int:
-        return sum(line.line_total_fen for line in self.lines)
-
-    @property
-    def subsidy_fen(self) -> int:
-        return self.decision.amount_fen if self.decision.granted else 0
-
-    @property
-    def due_fen(self) -> int:
-        return self.gross_fen - self.subsidy_fen
-
-    def as_dict(self) -> dict:
-        """The quote as the API answers it (money in fen)."""
-        return {
-            "canteen": self.canteen_id,
-            "business_date": self.moment.business_date.isoformat(),
-            "gross_fen": self.gross_fen, "subsidy_fen": self.subsidy_fen, "due_fen": self.due_fen,
-            "subsidy": subsidy_view(self.decision),
-            "lines": [_line_view(line, self._line_subsidy(line)) for line in self.lines],
-            "credential": self.credential.as_dict() if self.credential is not None else None,
-            "free_meals": free_meals_view(self.free_meals_cap, self.free_meals_used),
-        }
-
-    def _line_subsidy(self, line: PricedLine) -> int:
-        d = self.decision
-        if d.granted and d.applies_to == "line" and d.line_index is not None and self.lines[d.line_index] is line:
-            return d.amount_fen
-        return 0
-
-
-def free_meals_view(cap: int, used: int) -> dict:
-    return {"cap": cap, "used": used, "left": max(cap - used, 0)}
-
-
-def subsidy_view(decision: Decision) -> dict:
-    """The subsidy part of a quote or sale.  The reason names the benefit, never the
-    diner's worker category (no overt identification)."""
-    granted = decision.granted
-    return {"kind": decision.kind if granted else None, "amount_fen": decision.amount_fen if granted else 0,
-            "rule": decision.rule_id if granted else None, "policy_version": decision.policy_version,
-            "code": decision.code, "reason": decision.reason_zh, "reason_en": decision.reason_en}
-
-
-def _line_view(line: PricedLine, subsidy_fen: int = 0) -> dict:
-    return {"line_no": line.line_no, "item_id": line.item_id, "name": line.name, "name_en": line.name_en,
-            "unit_price_fen": line.unit_price_fen, "qty": line.qty, "line_total_fen": line.line_total_fen,
-            "welfare_meal": line.welfare_meal, "subsidy_fen": subsidy_fen}
-
-
-# -- pricing and deciding ---------------------------------------------------------------------
-
-def price_lines(*, session: Session, canteen_id: str, lines: list[dict]) -> tuple[PricedLine, ...]:
-    """Price ``[{item_id, qty}]`` from this canteen's menu; refuses unknown or unavailable
-    items and quantities outside 1..99 (422)."""
-    if not lines:
-        raise ApiError(422, "empty_order", "订单为空，请先点餐", "the order is empty: add dishes first")
-    if len(lines) > MAX_LINES:
-        raise ApiError(422, "too_many_lines", f"一单最多 {MAX_LINES} 行", f"at most {MAX_LINES} lines per sale")
-    for line in lines:
-        qty = line.get("qty")
-        if not isinstance(qty, int) or isinstance(qty, bool) or not 1 <= qty <= MAX_QTY:
-            raise ApiError(422, "invalid_qty", f"数量须为 1–{MAX_QTY}", f"qty must be a whole number 1..{MAX_QTY}")
-    ids = sorted({line["item_id"] for line in lines})
-    params = {f"i{k}": item_id for k, item_id in enumerate(ids)}
-    params["c"] = canteen_id
-    menu = {r[0]: r for r in Fast(session).all(_menu_sql(len(ids)), params)}
-    out = []
-    for n, line in enumerate(lines, start=1):
-        item = menu.get(line["item_id"])
-        if item is None:
-            raise ApiError(422, "unknown_item", "菜单中没有这道菜，请刷新菜单", "unknown menu item: refresh the menu",
-                           item_id=line["item_id"])
-        item_id, name, name_en, price_fen, welfare_meal, available = item
-        if not available:
-            raise ApiError(422, "item_unavailable", f"“{name}”今天已售罄或停售",
-                           f"{name_en or name} is not available today", item_id=item_id)
-        out.append(PricedLine(n, item_id, name, name_en, price_fen, line["qty"], bool(welfare_meal)))
-    return tuple(out)
-
-
-def resolve_credential(*, session: Session, settings: Settings, credential: dict | None, today: date,
-                       canteen_id: str):
-    """The Credential for ``{"scan": …}`` / ``{"id_number": …}``, or None for no credential."""
-    if not credential:
-        return None
-    from pos.store import credentials
-
-    if credential.get("scan") is not None:
-        return credentials.resolve_scan(session=session, settings=settings, text=credential["scan"], today=today,
-                                        canteen_id=canteen_id)
-    return credentials.resolve_id_number(session=session, settings=settings, id_number=credential["id_number"],
-                                         today=today)
-
-
-def policy_for(settings: Settings, business_date: date) -> PolicyVersion:
-    try:
-        return settings.policy.in_force(business_date)
-    except PolicyError as e:
-        raise ApiError(409, "no_policy", "今天没有生效的补贴政策，请联系管理员", str(e)) from None
-
-
-def free_meals_used(*, session: Session, canteen_id: str, business_date: date) -> int:
-    return Fast(session).scalar(_USED_SQL, {"c": canteen_id, "d": business_date}) or 0
-
-
-def _diner_subsidised(session: Session, credential, business_date: date, period: str | None) -> int:
-    key = getattr(credential, "diner_key", None)
-    if not key or period is None:
-        return 0
-    fast = Fast(session)
-    if credential.kind == "ticket":  # a ticket is spent once, whatever the date or period
-        return fast.scalar(_LIVE_TICKET_GRANTS_SQL, {"k": key}) or 0
-    return fast.scalar(_LIVE_GRANTS_SQL, {"k": key, "d": business_date, "p": period}) or 0
-
-
-def decide_for(*, session: Session, policy: PolicyVersion, canteen_id: str, moment: Moment,
-               lines: tuple[PricedLine, ...], credential) -> Quote:
-    """Read today's counters and ask the rules engine under ``policy``; no side effects."""
-    used = free_meals_used(session=session, canteen_id=canteen_id, business_date=moment.business_date)
-    facts = credential.facts if credential is not None else ANONYMOUS
-    counters = Counters(free_meals_used=min(used, policy.free_meals_per_day) if used >= 0 else 0,
-                        diner_subsidised=_diner_subsidised(session, credential, moment.business_date,
-                                                           period_key(policy, moment.local_time)))
-    order = Order(tuple(OrderLine(item_id=line.item_id, name=line.name, unit_price_fen=line.unit_price_fen,
-                                  qty=line.qty, welfare_meal=line.welfare_meal) for line in lines))
-    decision = decide(policy=policy, diner=facts, order=order, business_date=moment.business_date,
-                      local_time=moment.local_time, counters=counters)
-    return Quote(canteen_id, moment, policy, lines, decision, credential, used, policy.free_meals_per_day)
-
-
-def quote(*, session: Session, settings: Settings, canteen_id: str, lines: list[dict], credential: dict | None,
-          instant: datetime) -> Quote:
-    """Price an order and decide its subsidy as a sale now would; records nothing."""
-    tz = settings.canteen(canteen_id).timezone
-    moment = moment_of(instant, tz)
-    priced = price_lines(session=session, canteen_id=canteen_id, lines=lines)
-    cred = resolve_credential(session=session, settings=settings, credential=credential,
-                              today=moment.business_date, canteen_id=canteen_id)
-    return decide_for(session=session, policy=policy_for(settings, moment.business_date), canteen_id=canteen_id,
-                      moment=moment, lines=priced, credential=cred)
 
 
 # -- recording ---------------------------------------------------------------------------------
@@ -510,15 +307,6 @@ def quota_today(*, session: Session, settings: Settings, canteen_id: str, instan
     cap, used = (row.cap, row.used) if row is not None else (policy.free_meals_per_day, 0)
     return {"canteen": canteen_id, "business_date": moment.business_date.isoformat(),
             "free_meals": free_meals_view(cap, used)}
-
-
-def menu(*, session: Session, canteen_id: str) -> list[dict]:
-    """The canteen's available menu items in menu order (categories appear in the order of their first item)."""
-    rows = session.connection().execute(
-        select(_MENU).where(_MENU.c.canteen_id == canteen_id, _MENU.c.available.is_(True))
-        .order_by(_MENU.c.sort_order, _MENU.c.name)).mappings()
-    return [{"id": r["id"], "name": r["name"], "name_en": r["name_en"], "price_fen": r["price_fen"],
-             "category": r["category"], "welfare_meal": bool(r["welfare_meal"])} for r in rows]
 
 
 def recent_sales(*, session: Session, canteen_id: str, business_date: date, limit: int = 20) -> list[dict]:
