@@ -2,18 +2,21 @@
 and on PostgreSQL (see tests/support.py for how the PostgreSQL database is made)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from support import build_app, pg_url_or_skip, _pg_state
+from support import _pg_state, app_on, build_app, copy_sqlite, pg_clone, pg_drop, pg_url_or_skip
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if "name" in _pg_state:
-        import psycopg
+    import psycopg
 
+    names = list(_pg_state.get("extra", [])) + [_pg_state[k] for k in ("template", "name") if k in _pg_state]
+    for name in names:
         try:
             with psycopg.connect(_pg_state["plain"], autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{_pg_state["name"]}" WITH (FORCE)')
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         except Exception:  # noqa: BLE001
             pass
 
@@ -37,17 +40,57 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'canteen.db'}"
 
 
-@pytest.fixture
-def app(db_url, tmp_path):
-    """The app with the demo canteen loaded, on SQLite and on PostgreSQL."""
-    app = build_app(db_url, tmp_path)
+@pytest.fixture(scope="session")
+def demo_templates(tmp_path_factory):
+    """The demo canteen (staff, menu, diners, vouchers, a week of history), built once per
+    run and engine; each test gets its own copy, so loading it costs a copy, not seconds."""
+    made: dict[str, str] = {}
+
+    def template(engine: str) -> str:
+        if engine in made:
+            return made[engine]
+        tmp = tmp_path_factory.mktemp(f"demo-{engine}")
+        if engine == "sqlite":
+            url = f"sqlite:///{tmp / 'demo.db'}"
+        else:
+            base = pg_url_or_skip()
+            name = f"{_pg_state['name']}_demo"
+            from support import _pg_admin
+
+            _pg_admin(f'CREATE DATABASE "{name}"')
+            _pg_state["template"] = name
+            url = f"{base.rpartition('/')[0]}/{name}"
+        app = build_app(url, tmp)
+        app.extensions["canteen_db"].dispose()
+        made[engine] = str(tmp / "demo.db") if engine == "sqlite" else _pg_state["template"]
+        return made[engine]
+
+    return template
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def app(request, tmp_path, demo_templates):
+    """The app with the demo canteen loaded, on SQLite and on PostgreSQL (a fresh copy)."""
+    if request.param == "sqlite":
+        target = tmp_path / "canteen.db"
+        copy_sqlite(Path(demo_templates("sqlite")), target)
+        app = app_on(f"sqlite:///{target}", tmp_path)
+        yield app
+        app.extensions["canteen_db"].dispose()
+        return
+    template = demo_templates("postgres")
+    url, name = pg_clone(template)
+    app = app_on(url, tmp_path)
     yield app
     app.extensions["canteen_db"].dispose()
+    pg_drop(name)
 
 
 @pytest.fixture
-def sqlite_app(sqlite_url, tmp_path):
-    app = build_app(sqlite_url, tmp_path)
+def sqlite_app(tmp_path, demo_templates):
+    target = tmp_path / "canteen.db"
+    copy_sqlite(Path(demo_templates("sqlite")), target)
+    app = app_on(f"sqlite:///{target}", tmp_path)
     yield app
     app.extensions["canteen_db"].dispose()
 

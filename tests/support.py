@@ -115,3 +115,48 @@ def api_token(client, username: str) -> dict:
 def browser_login(client, username: str):
     """Sign a test client in through the login form (CSRF disabled in that app)."""
     return client.post("/login", data={"username": username, "password": username + DEMO_PASSWORD_SUFFIX})
+
+
+# -- demo templates: build the demo canteen once per run and engine, copy it per test ------------
+
+def copy_sqlite(template: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database (the backup API, WAL included)."""
+    import sqlite3
+
+    src, dst = sqlite3.connect(template), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+def app_on(db_url: str, tmp_path: Path, **config):
+    """The app on an existing database (no init, no demo)."""
+    from pos import create_app
+
+    return create_app({"CANTEEN": make_settings(db_url, tmp_path), "TESTING": True, **config})
+
+
+def _pg_admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def pg_clone(template: str) -> tuple[str, str]:
+    """A new PostgreSQL database copied from ``template``; returns (url, name)."""
+    _pg_state.setdefault("count", 0)
+    _pg_state["count"] += 1
+    name = f"{template}_{_pg_state['count']}"
+    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    _pg_state.setdefault("extra", []).append(name)
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{name}", name
+
+
+def pg_drop(name: str) -> None:
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if name in _pg_state.get("extra", []):
+        _pg_state["extra"].remove(name)
