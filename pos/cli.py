@@ -80,11 +80,11 @@ def demo():
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="Worker processes sharing the listening socket (one per CPU core uses them all).")
 @with_appcontext
-def serve(host: str, port: int, threads: int):
+def serve(host: str, port: int, threads: int, processes: int):
     """Serve the till with a production WSGI server (waitress)."""
-    from waitress import serve as waitress_serve
-
     from pos.db import has_schema
     from pos.store.canteens import sync_canteens
 
@@ -94,8 +94,56 @@ def serve(host: str, port: int, threads: int):
         sys.exit(1)
     with db.transaction() as s:
         sync_canteens(session=s, settings=current_app.config["CANTEEN"])
-    click.echo(f"serving the till on http://{host}:{port}/")
-    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="canteen")
+    click.echo(f"serving the till on http://{host}:{port}/" + (f" ({processes} processes)" if processes > 1 else ""))
+    if processes == 1:
+        from waitress import serve as waitress_serve
+
+        waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="canteen")
+        return
+    _serve_processes(host, port, threads, processes)
+
+
+def _serve_processes(host: str, port: int, threads: int, processes: int) -> None:
+    """Fork worker processes that accept on one listening socket.
+
+    Each worker builds its own app (and so its own database connections) after the fork.
+    The app is stateless between requests and SQLite serialises writers with BEGIN
+    IMMEDIATE, so workers need no coordination; the parent waits and stops them together.
+    """
+    import signal
+    import socket
+
+    from waitress import serve as waitress_serve
+
+    db = _db()
+    db.dispose()  # no connection may cross the fork
+    sock = socket.create_server((host, port), backlog=1024, reuse_port=False)
+    children = []
+    for _ in range(processes):
+        pid = os.fork()
+        if pid == 0:
+            from pos import create_app
+
+            try:
+                waitress_serve(create_app(), sockets=[sock], threads=threads, ident="canteen")
+            finally:
+                os._exit(0)
+        children.append(pid)
+
+    def stop(signum, _frame):
+        for child in children:
+            try:
+                os.kill(child, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for child in children:
+        try:
+            os.waitpid(child, 0)
+        except ChildProcessError:
+            pass
 
 
 @cli.group("user")
