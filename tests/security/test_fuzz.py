@@ -170,7 +170,10 @@ def form_targets(app) -> list[tuple[str, str, str | None]]:
 
 
 def signed_in(app, role: str | None):
+    """A client signed in as ``role`` from a tablet of its own: the fuzzing of the login
+    form and of /auth/token throttles accounts from 127.0.0.1 (per account and address)."""
     c = app.test_client()
+    c.environ_base["REMOTE_ADDR"] = "10.20.0.%d" % (1 + (ROLES.index(role) if role else len(ROLES)))
     if role is not None:
         username = ROLE_USERS[role]
         assert c.post("/login", data={"username": username, "password": username + DEMO_PASSWORD_SUFFIX}).status_code == 302
