@@ -38,6 +38,13 @@ class Staff(UserMixin):
         self.canteen_id = row.canteen_id
         self.community = row.community
 
+    @classmethod
+    def from_fields(cls, fields: tuple) -> "Staff":
+        """From :func:`pos.store.staff.user_fields_for_token`'s tuple."""
+        self = cls.__new__(cls)
+        self.id, self.username, self.display_name, self.role, self.canteen_id, self.community = fields
+        return self
+
     def get_id(self) -> str:
         return self.id
 
@@ -81,11 +88,10 @@ def _load_user(user_id: str):
     sid = flask_session.get("sid")
     if not sid or not isinstance(sid, str):
         return None
-    with db().session() as s:
-        row = staff_store.user_for_token(session=s, token=sid)
-        if row is None or row.id != user_id:
-            return None
-        return Staff(row)
+    fields = staff_store.user_fields_for_token(database=db(), token=sid)
+    if fields is None or fields[0] != user_id:
+        return None
+    return Staff.from_fields(fields)
 
 
 @login_manager.request_loader
@@ -93,12 +99,11 @@ def _load_from_bearer(req):
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    with db().session() as s:
-        row = staff_store.user_for_token(session=s, token=header[7:].strip())
-        if row is None:
-            return None
-        g.auth_via_token = True
-        return Staff(row)
+    fields = staff_store.user_fields_for_token(database=db(), token=header[7:].strip())
+    if fields is None:
+        return None
+    g.auth_via_token = True
+    return Staff.from_fields(fields)
 
 
 @login_manager.unauthorized_handler

@@ -144,6 +144,37 @@ _TOKEN_USER = (select(_USERS).select_from(_USERS.join(_TOKENS, _TOKENS.c.user_id
                       _TOKENS.c.expires_at > bindparam("now"), _USERS.c.active.is_(True)))
 
 
+# The same lookup as plain SQL for the request path: a pooled driver connection, no ORM
+# session and, on SQLite, no BEGIN/ROLLBACK around the single SELECT (it sees one snapshot).
+_TOKEN_USER_SQL = ("SELECT u.id, u.username, u.display_name, u.role, u.canteen_id, u.community "
+                   "FROM staff_users u JOIN api_tokens t ON t.user_id = u.id "
+                   "WHERE t.token_hash = :h AND t.revoked_at IS NULL AND t.expires_at > :now AND u.active = :yes")
+TOKEN_USER_COLUMNS = ("id", "username", "display_name", "role", "canteen_id", "community")
+
+
+def user_fields_for_token(*, database, token: str) -> tuple | None:
+    """``user_for_token`` for every request: the live token's active user as a tuple in
+    :data:`TOKEN_USER_COLUMNS` order, or None.  Read from the database on each call (a
+    revoked token or a disabled account stops working at the next request)."""
+    from pos.store.fastsql import _for_postgres, _sqlite_value
+
+    params = {"h": _token_digest(token), "now": naive_utc(), "yes": True}
+    conn = database.engine.raw_connection()
+    try:
+        cur = conn.cursor()
+        try:
+            if database.is_sqlite:
+                cur.execute(_TOKEN_USER_SQL, {k: _sqlite_value(v) for k, v in params.items()})
+            else:
+                cur.execute(_for_postgres(_TOKEN_USER_SQL), params)
+            row = cur.fetchone()
+        finally:
+            cur.close()
+    finally:
+        conn.close()
+    return tuple(row) if row is not None else None
+
+
 def revoke_token(*, session: Session, token: str) -> bool:
     """End a bearer token or a browser session (both are rows of api_tokens)."""
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == _token_digest(token))).first()
