@@ -1,7 +1,6 @@
 """Helpers shared by the security tests (import as ``security.helpers``)."""
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 # The demo account that plays each role (password = username + "-demo-pass").
@@ -15,20 +14,15 @@ ROLE_USERS = {
 
 
 def app_from_template(template: Path, tmp_path: Path, *, settings=None, **config):
-    """The demo app on a fresh copy of the template database in ``tmp_path`` (the
-    ``demo_template`` fixture of tests/security/conftest.py makes the template)."""
+    """The demo app on a fresh copy of the SQLite demo template in ``tmp_path`` (the
+    ``demo_template`` fixture of tests/security/conftest.py names the template)."""
     from dataclasses import replace
 
     from pos import create_app
-    from support import make_settings
+    from support import copy_sqlite, make_settings
 
     target = tmp_path / "canteen.db"
-    src, dst = sqlite3.connect(template), sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
+    copy_sqlite(template, target)
     base = make_settings(f"sqlite:///{target}", tmp_path)
     settings = base if settings is None else replace(settings, database_url=base.database_url,
                                                       instance_path=base.instance_path)
