@@ -6,7 +6,7 @@ Money is integer fen.  Views parse, call the store, commit and answer; every ref
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, Optional
 
 from flask import Response, current_app, g, jsonify, request
 from flask_login import current_user
@@ -151,8 +151,17 @@ def till_quote(body: QuoteIn):
     return jsonify(q.as_dict())
 
 
+class SaleHeaders(BaseModel):
+    """Headers of POST /sales.  Declared so the OpenAPI document shows the key; the view
+    itself refuses a missing or malformed key with its own message (428/422)."""
+
+    idempotency_key: Optional[str] = Field(
+        default=None, alias="Idempotency-Key", description="Made by the tablet before the first try and reused on every retry "
+                                  "(8-128 letters, digits, '-', '_', ':' or '.'). Required.")
+
+
 @api.post("/sales", responses={201: None, **_ERRORS})
-def till_sale_create(body: SaleIn):
+def till_sale_create(body: SaleIn, header: SaleHeaders):
     """Record a sale.  Needs an ``Idempotency-Key`` header (the tablet makes it before the
     first try and reuses it on every retry): the same key and body answer the first
     response again; the same key with another body is a 422.  ``due_fen`` must equal the
