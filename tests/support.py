@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
@@ -160,3 +161,28 @@ def pg_drop(name: str) -> None:
     _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     if name in _pg_state.get("extra", []):
         _pg_state["extra"].remove(name)
+
+
+class LiveServer:
+    """The app served over real HTTP by waitress (the production server) on a free
+    localhost port, in a background thread."""
+
+    def __init__(self, app, threads: int = 8):
+        from waitress.server import create_server
+
+        self.server = create_server(app, host="127.0.0.1", port=0, threads=threads, ident="canteen-test")
+        self.port = self.server.effective_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            self.server.run()
+        except OSError:
+            pass  # the listening socket was closed by stop()
+
+    def stop(self):
+        self.server.task_dispatcher.shutdown()
+        self.server.close()
+        self.thread.join(5)

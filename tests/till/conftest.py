@@ -3,13 +3,12 @@ app served over real HTTP by waitress (the production WSGI server) in a thread."
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from datetime import date, timedelta
 
 import pytest
 
-from support import api_token
+from support import LiveServer, api_token
 
 
 class Till:
@@ -105,30 +104,6 @@ def workers(app):
 def seniors(app):
     """10 registered residents aged 70 (the 60+ tier: ¥3.00 off)."""
     return register(app, n=10, years=70, worker_category=None, seq_base=800)
-
-
-class LiveServer:
-    """The app served by waitress on a free localhost port."""
-
-    def __init__(self, app, threads: int = 8):
-        from waitress.server import create_server
-
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=threads, ident="canteen-test")
-        self.port = self.server.effective_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        try:
-            self.server.run()
-        except OSError:
-            pass  # the listening socket was closed by stop()
-
-    def stop(self):
-        self.server.task_dispatcher.shutdown()
-        self.server.close()
-        self.thread.join(5)
 
 
 @pytest.fixture
