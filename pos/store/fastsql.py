@@ -37,6 +37,25 @@ def _sqlite_value(v: Any) -> Any:
     return v
 
 
+def fetch_one(database, sql: str, params: dict) -> tuple | None:
+    """One row of a single SELECT on a pooled driver connection, outside any session: no
+    ORM and, on SQLite, no BEGIN/ROLLBACK around it (one statement sees one snapshot)."""
+    conn = database.engine.raw_connection()
+    try:
+        cur = conn.cursor()
+        try:
+            if database.is_sqlite:
+                cur.execute(sql, {k: _sqlite_value(v) for k, v in params.items()})
+            else:
+                cur.execute(_for_postgres(sql), params)
+            row = cur.fetchone()
+        finally:
+            cur.close()
+    finally:
+        conn.close()
+    return tuple(row) if row is not None else None
+
+
 @lru_cache(maxsize=64)
 def insert_sql(table: Table) -> str:
     """``INSERT INTO t (every column) VALUES (:every column)``."""
@@ -91,3 +110,11 @@ class Fast:
             self.execute(sql, rows)
         else:
             self.cursor.executemany(sql if self.sqlite else _for_postgres(sql), [self._params(r) for r in rows])
+
+
+def synced(session: Session) -> Fast:
+    """``Fast(session)`` after flushing pending ORM changes, so a plain statement sees (and
+    may refer to) rows the caller added through the ORM in the same transaction."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return Fast(session)

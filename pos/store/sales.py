@@ -28,7 +28,7 @@ from pos.clock import naive_utc
 from pos.config import Settings
 from pos.errors import ApiError
 from pos.ids import new_id
-from pos.models import AuditEntry, FreeMealCounter, IdempotencyKey, Sale, SaleLine, StaffUser, SubsidyGrant, Void
+from pos.models import FreeMealCounter, IdempotencyKey, Sale, SaleLine, StaffUser, SubsidyGrant, Void
 from pos.store import ledger
 from pos.store.audit import audit
 from pos.store.closes import ensure_day_open
@@ -36,7 +36,7 @@ from pos.store.fastsql import Fast
 from pos.store.quotes import (MAX_LINES, MAX_QTY, Moment, PricedLine, Quote, decide_for, free_meals_used,  # noqa: F401
                               free_meals_view, menu, moment_of, policy_for, price_lines, quote, resolve_credential,
                               subsidy_view, _line_view)
-from pos.store.shifts import MAX_CASH_FEN
+from pos.store.shifts import MAX_CASH_FEN, open_shift_id
 from subsidies import reasons
 from subsidies.resident_id import pseudonym
 
@@ -53,11 +53,8 @@ _CLAIM_SQL = ("UPDATE free_meal_counters SET used = used + 1 "
 _RELEASE = text("UPDATE free_meal_counters SET used = used - 1 "
                 "WHERE canteen_id = :c AND business_date = :d AND used > 0").bindparams(bindparam("d", type_=Date))
 _IDEM_SQL = "SELECT request_sha256, status_code, response_json FROM idempotency_keys WHERE user_id = :u AND key = :k"
-_DAY_CLOSED_SQL = "SELECT 1 FROM day_closes WHERE canteen_id = :c AND business_date = :d"
-_OPEN_SHIFT_SQL = "SELECT id FROM shifts WHERE cashier_id = :u AND closed_at IS NULL AND canteen_id = :c"
 _NEXT_RECEIPT_SQL = "SELECT COALESCE(MAX(receipt_no), 0) + 1 FROM sales WHERE canteen_id = :c"
 _INSERT_VOID = _VOIDS.insert()
-_AUDIT = AuditEntry.__table__
 
 
 # -- recording ---------------------------------------------------------------------------------
@@ -125,9 +122,8 @@ def record_sale(*, session: Session, settings: Settings, user: Any, canteen_id: 
                            "this Idempotency-Key was used for a different sale; make a new key for a new sale")
         return stored[1], stored[2]
     moment = moment_of(instant, settings.canteen(canteen_id).timezone)
-    if fast.one(_DAY_CLOSED_SQL, {"c": canteen_id, "d": moment.business_date}) is not None:
-        ensure_day_open(session=session, canteen_id=canteen_id, business_date=moment.business_date)  # refuses
-    shift_id = fast.scalar(_OPEN_SHIFT_SQL, {"u": user.id, "c": canteen_id})
+    ensure_day_open(session=session, canteen_id=canteen_id, business_date=moment.business_date)
+    shift_id = open_shift_id(session=session, cashier_id=user.id, canteen_id=canteen_id)
     if shift_id is None:
         raise ApiError(409, "no_open_shift", "请先开班再收款", "open a shift before selling")
     priced = price_lines(session=session, canteen_id=canteen_id, lines=body["lines"])
@@ -142,15 +138,10 @@ def record_sale(*, session: Session, settings: Settings, user: Any, canteen_id: 
     response = json.dumps(sale, ensure_ascii=False, separators=(",", ":"))
     fast.insert(_IDEM, {"user_id": user.id, "key": idempotency_key, "request_sha256": digest,
                         "status_code": 201, "response_json": response, "created_at": q.moment.sold_at})
-    # The same entry audit() makes, written with the sale's rows: building and flushing an
-    # ORM object would cost as much as the rest of the sale.
-    fast.insert(_AUDIT, {
-        "id": new_id(), "at": naive_utc(), "actor_id": user.id, "actor": user.username, "canteen_id": canteen_id,
-        "action": "sale_recorded", "target": sale["id"], "address": address,
-        "detail": json.dumps({"receipt_no": sale["receipt_no"], "gross_fen": sale["gross_fen"],
-                              "subsidy_fen": sale["subsidy_fen"], "due_fen": sale["due_fen"],
-                              "subsidy_kind": sale["subsidy"]["kind"], "credential": sale["credential_kind"]},
-                             ensure_ascii=False, sort_keys=True, default=str)})
+    audit(session=session, action="sale_recorded", actor=user, canteen_id=canteen_id, target=sale["id"],
+          address=address, detail={"receipt_no": sale["receipt_no"], "gross_fen": sale["gross_fen"],
+                                   "subsidy_fen": sale["subsidy_fen"], "due_fen": sale["due_fen"],
+                                   "subsidy_kind": sale["subsidy"]["kind"], "credential": sale["credential_kind"]})
     return 201, response
 
 

@@ -43,10 +43,12 @@ def current_shift(*, session: Session, cashier_id: str, canteen_id: str | None =
 
 def open_shift_id(*, session: Session, cashier_id: str, canteen_id: str) -> str | None:
     """The id of the cashier's open shift at this canteen (one indexed lookup, for the sale path)."""
-    t = Shift.__table__
-    return session.connection().execute(
-        select(t.c.id).where(t.c.cashier_id == cashier_id, t.c.closed_at.is_(None), t.c.canteen_id == canteen_id)
-    ).scalar()
+    from pos.store.fastsql import synced
+
+    return synced(session).scalar(_OPEN_SHIFT_SQL, {"u": cashier_id, "c": canteen_id})
+
+
+_OPEN_SHIFT_SQL = "SELECT id FROM shifts WHERE cashier_id = :u AND closed_at IS NULL AND canteen_id = :c"
 
 
 def open_shift(*, session: Session, canteen_id: str, cashier_id: str, opening_float_fen: int,

@@ -5,7 +5,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import func
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -131,21 +131,7 @@ def issue_token(*, session: Session, user: StaffUser, hours: int) -> tuple[str, 
     return token, row
 
 
-def user_for_token(*, session: Session, token: str) -> StaffUser | None:
-    """The active user of a live (unrevoked, unexpired) token, or None.  One indexed query:
-    it runs on every API call."""
-    row = session.connection().execute(_TOKEN_USER, {"h": _token_digest(token), "now": naive_utc()}).mappings().first()
-    return StaffUser(**row) if row is not None else None
-
-
-_USERS, _TOKENS = StaffUser.__table__, ApiToken.__table__
-_TOKEN_USER = (select(_USERS).select_from(_USERS.join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id))
-               .where(_TOKENS.c.token_hash == bindparam("h"), _TOKENS.c.revoked_at.is_(None),
-                      _TOKENS.c.expires_at > bindparam("now"), _USERS.c.active.is_(True)))
-
-
-# The same lookup as plain SQL for the request path: a pooled driver connection, no ORM
-# session and, on SQLite, no BEGIN/ROLLBACK around the single SELECT (it sees one snapshot).
+# The live token's active user: it runs on every request (bearer tokens and browser sessions).
 _TOKEN_USER_SQL = ("SELECT u.id, u.username, u.display_name, u.role, u.canteen_id, u.community "
                    "FROM staff_users u JOIN api_tokens t ON t.user_id = u.id "
                    "WHERE t.token_hash = :h AND t.revoked_at IS NULL AND t.expires_at > :now AND u.active = :yes")
@@ -153,26 +139,12 @@ TOKEN_USER_COLUMNS = ("id", "username", "display_name", "role", "canteen_id", "c
 
 
 def user_fields_for_token(*, database, token: str) -> tuple | None:
-    """``user_for_token`` for every request: the live token's active user as a tuple in
-    :data:`TOKEN_USER_COLUMNS` order, or None.  Read from the database on each call (a
-    revoked token or a disabled account stops working at the next request)."""
-    from pos.store.fastsql import _for_postgres, _sqlite_value
+    """The live (unrevoked, unexpired) token's active user as a tuple in
+    :data:`TOKEN_USER_COLUMNS` order, or None.  One indexed SELECT, read from the database
+    on each call: a revoked token or a disabled account stops working at the next request."""
+    from pos.store.fastsql import fetch_one
 
-    params = {"h": _token_digest(token), "now": naive_utc(), "yes": True}
-    conn = database.engine.raw_connection()
-    try:
-        cur = conn.cursor()
-        try:
-            if database.is_sqlite:
-                cur.execute(_TOKEN_USER_SQL, {k: _sqlite_value(v) for k, v in params.items()})
-            else:
-                cur.execute(_for_postgres(_TOKEN_USER_SQL), params)
-            row = cur.fetchone()
-        finally:
-            cur.close()
-    finally:
-        conn.close()
-    return tuple(row) if row is not None else None
+    return fetch_one(database, _TOKEN_USER_SQL, {"h": _token_digest(token), "now": naive_utc(), "yes": True})
 
 
 def revoke_token(*, session: Session, token: str) -> bool:

@@ -69,10 +69,10 @@ class Caller:
         self.headers = api_token(self.app.test_client(), username)
 
     def _still_signed_in(self) -> bool:
-        from pos.store.staff import user_for_token
+        from pos.store.staff import user_fields_for_token
 
-        with self.app.extensions["canteen_db"].session() as s:
-            token_ok = user_for_token(session=s, token=self.headers["Authorization"][7:]) is not None
+        token_ok = user_fields_for_token(database=self.app.extensions["canteen_db"],
+                                         token=self.headers["Authorization"][7:]) is not None
         start = self.client.get("/")
         return token_ok and "/login" not in start.headers.get("Location", "/login")
 
