@@ -14,16 +14,17 @@ ROLE_USERS = {
 
 
 def app_from_template(template: Path, tmp_path: Path, *, settings=None, **config):
-    """The demo app on a fresh copy of the SQLite demo template in ``tmp_path`` (the
-    ``demo_template`` fixture of tests/security/conftest.py names the template)."""
+    """The demo app on a fresh copy of the template database in ``tmp_path`` (the
+    ``demo_template`` fixture of tests/security/conftest.py makes the template)."""
     from dataclasses import replace
 
     from pos import create_app
-    from support import copy_sqlite, make_settings
+    from support import app_on, copy_sqlite, make_settings
 
     target = tmp_path / "canteen.db"
     copy_sqlite(template, target)
+    if settings is None:
+        return app_on(f"sqlite:///{target}", tmp_path, **config)
     base = make_settings(f"sqlite:///{target}", tmp_path)
-    settings = base if settings is None else replace(settings, database_url=base.database_url,
-                                                      instance_path=base.instance_path)
+    settings = replace(settings, database_url=base.database_url, instance_path=base.instance_path)
     return create_app({"CANTEEN": settings, "TESTING": True, **config})
