@@ -196,8 +196,7 @@ def audit_rows(app) -> list[dict]:
 
 @pytest.mark.parametrize("action", ACTIONS)
 def test_action_is_in_the_audit_log(day, action):
-    if action in day.skipped:
-        pytest.skip(day.skipped[action])
+    assert action not in day.skipped, f"the step could not be played: {day.skipped.get(action)}"
     assert action not in day.failed, f"the step itself failed: {day.failed[action]}"
     assert action in day.expected, f"{action} was not played"
     rows = [r for r in audit_rows(day.app) if r["action"] == action]
@@ -208,8 +207,7 @@ def test_action_is_in_the_audit_log(day, action):
 
 
 def test_void_names_its_approver(day):
-    if "sale_voided" not in day.expected:
-        pytest.skip("no void was played")
+    assert "sale_voided" in day.expected, "no void was played"
     rows = [r for r in audit_rows(day.app) if r["action"] == "sale_voided"]
     details = [json.loads(r["detail"]) for r in rows]
     assert any(d.get("approved_by") == "supervisor" for d in details), details
