@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, redirect, request, url_for
+from flask import Blueprint, jsonify, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_openapi3 import Info, OpenAPI
 from pydantic import ValidationError
@@ -49,24 +50,50 @@ CONTENT_SECURITY_POLICY = (
     "form-action 'self'; frame-ancestors 'none'")
 
 
-def _security_headers(resp):
-    # No inline script anywhere (templates load /static/*.js), so an injected <script> or
-    # onclick= does not run; no framing (clickjacking of the till and back office).
-    resp.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-    resp.headers.setdefault("X-Frame-Options", "DENY")
-    # Voucher URLs carry tokens: never send them to another site in a Referer.
-    resp.headers.setdefault("Referrer-Policy", "no-referrer")
-    resp.headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
-    resp.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+def _security_headers_for(settings: Settings):
+    """The after-request hook adding the security headers a response does not set itself."""
+    defaults = [
+        # No inline script anywhere (templates load /static/*.js), so an injected <script>
+        # or onclick= does not run; no framing (clickjacking of the till and back office).
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        # Voucher URLs carry tokens: never send them to another site in a Referer.
+        ("Referrer-Policy", "no-referrer"),
+        ("Permissions-Policy", "camera=(self), microphone=(), geolocation=()"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+    ]
+    if settings.base_url.startswith("https://"):
+        defaults.append(("Strict-Transport-Security", "max-age=31536000"))
     # Tablets are shared: pages and API answers (names, sales) must not be kept in the
     # browser cache for the next person to find with the back button.  Static files keep
     # the caching Flask gives them.
-    if request.endpoint != "static":
-        resp.headers.setdefault("Cache-Control", "no-store")
-    if current_app.config["CANTEEN"].base_url.startswith("https://"):
-        resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    return resp
+    no_store = ("Cache-Control", "no-store")
+
+    def _security_headers(resp):
+        # One pass over the response's own headers, then appends (this runs on every
+        # request; werkzeug's setdefault scans the headers once per call).
+        present = {name.lower() for name, _ in resp.headers.items()}
+        headers = resp.headers
+        for name, value in defaults:
+            if name.lower() not in present:
+                headers.add(name, value)
+        if request.endpoint != "static" and "cache-control" not in present:
+            headers.add(*no_store)
+        return resp
+
+    return _security_headers
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer built once per app
+    instead of twice per request (the secret key does not change while the app runs)."""
+
+    def get_signing_serializer(self, app):
+        serializer = app.extensions.get("canteen_session_serializer")
+        if serializer is None:
+            serializer = app.extensions["canteen_session_serializer"] = super().get_signing_serializer(app)
+        return serializer
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
@@ -114,7 +141,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     app.register_api(api)
     # The OpenAPI document, generated from the pydantic models that validate requests.
     app.add_url_rule("/api/v1/openapi.json", "api_doc", lambda: jsonify(app.api_doc))
-    app.after_request(_security_headers)
+    app.after_request(_security_headers_for(settings))
+    app.session_interface = _SessionInterface()
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     return app
 

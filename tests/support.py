@@ -186,3 +186,49 @@ class LiveServer:
         self.server.task_dispatcher.shutdown()
         self.server.close()
         self.thread.join(5)
+
+
+class ServedProcesses:
+    """``canteen serve --processes N`` (waitress in N forked workers sharing one socket)
+    in a child process, against an existing database: several app servers on one
+    database, as a district runs them."""
+
+    def __init__(self, db_url: str, tmp_path: Path, processes: int = 2, threads: int = 4):
+        import socket
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        env = {**os.environ, "CANTEEN_ENV": "development", "DATABASE_URL": db_url,
+               "CANTEEN_CONFIG": str(ROOT / "config.toml"), "CANTEEN_INSTANCE": str(tmp_path / "instance")}
+        for key in ("CANTEEN_SECRET_KEY", "CANTEEN_ID_KEY", "CANTEEN_NOW"):
+            env.pop(key, None)  # the development keys, as the test app uses
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from pos.cli import main; main()", "serve", "--port", str(self.port),
+             "--processes", str(processes), "--threads", str(threads)],
+            env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 30
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"canteen serve exited: {self.proc.stderr.read().decode()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if time.time() > deadline:
+                    self.stop()
+                    raise RuntimeError("canteen serve did not answer /healthz within 30 s") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except Exception:  # noqa: BLE001
+            self.proc.kill()
+            self.proc.wait(10)

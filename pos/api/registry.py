@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from pos.api import api
-from pos.api.schemas import ErrorOut, Strict
+from pos.api.schemas import ErrorOut, Parameters, Strict
 from pos.auth import client_address, db, require_canteen, user_canteen
 from pos.clock import business_date
 from pos.errors import ApiError
@@ -163,7 +163,7 @@ def voucher_revoke(path: VoucherPath):
     return jsonify(out)
 
 
-class CardsQuery(BaseModel):
+class CardsQuery(Parameters):
     diner: Optional[list[str]] = Field(default=None, description="diner ids (repeatable); default: every active voucher you may see")
 
 
@@ -205,7 +205,7 @@ class TicketsOut(BaseModel):
     sheet_pdf: str
 
 
-class SheetQuery(BaseModel):
+class SheetQuery(Parameters):
     business_date: date
     canteen: Optional[str] = Field(default=None, max_length=40)
 

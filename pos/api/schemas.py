@@ -1,6 +1,8 @@
 """Shared pydantic pieces of the API."""
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -19,3 +21,20 @@ class ErrorDetail(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorDetail
+
+
+class Parameters(BaseModel):
+    """Header and query-string models.  The OpenAPI layer asks such a model for its JSON
+    schema on every request it validates; a model never changes once defined, so the
+    plain call (no arguments) is worked out once per class.  The document's own call,
+    with arguments, is left alone."""
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        if args or kwargs:
+            return super().model_json_schema(*args, **kwargs)
+        cached = cls.__dict__.get("_plain_json_schema")
+        if cached is None:
+            cached = super().model_json_schema()
+            setattr(cls, "_plain_json_schema", cached)
+        return cached

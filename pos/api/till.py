@@ -13,7 +13,7 @@ from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pos.api import api
-from pos.api.schemas import ErrorOut, Strict
+from pos.api.schemas import ErrorOut, Parameters, Strict
 from pos.auth import client_address, db, require_canteen, user_canteen
 from pos.clock import business_date, naive_utc, now_utc
 from pos.errors import ApiError
@@ -97,7 +97,7 @@ class ShiftCloseIn(Strict):
     counted_cash_fen: int = Field(ge=0, le=shift_store.MAX_CASH_FEN)
 
 
-class SalesQuery(BaseModel):
+class SalesQuery(Parameters):
     # Query strings are text: "20" must parse as 20, so this one model is not strict.
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=20, ge=1, le=200)
@@ -151,7 +151,7 @@ def till_quote(body: QuoteIn):
     return jsonify(q.as_dict())
 
 
-class SaleHeaders(BaseModel):
+class SaleHeaders(Parameters):
     """Headers of POST /sales.  Declared so the OpenAPI document shows the key; the view
     itself refuses a missing or malformed key with its own message (428/422)."""
 

@@ -72,7 +72,9 @@ class Fast:
 
     __slots__ = ("sqlite", "cursor", "IntegrityError")
 
-    def __new__(cls, session: Session):
+    def __new__(cls, session: "Session | Fast"):
+        if type(session) is cls:  # already a cursor (the group commit's own transaction)
+            return session
         tx = session.get_transaction()
         kept = session.info.get("fastsql")
         if kept is not None and tx is not None and kept[0] is tx:
@@ -83,6 +85,16 @@ class Fast:
         self.cursor = conn.connection.dbapi_connection.cursor()
         self.IntegrityError = conn.dialect.loaded_dbapi.IntegrityError
         session.info["fastsql"] = (session.get_transaction(), self)
+        return self
+
+    @classmethod
+    def on_driver(cls, dbapi_connection, *, sqlite: bool, integrity_error: type[Exception]) -> "Fast":
+        """A cursor on a bare driver connection whose transaction the caller runs (no
+        session: see :mod:`pos.store.group_commit`).  The sale path accepts it wherever
+        it takes a session."""
+        self = super().__new__(cls)
+        self.sqlite, self.IntegrityError = sqlite, integrity_error
+        self.cursor = dbapi_connection.cursor()
         return self
 
     def _params(self, params: dict) -> dict:
@@ -115,6 +127,8 @@ class Fast:
 def synced(session: Session) -> Fast:
     """``Fast(session)`` after flushing pending ORM changes, so a plain statement sees (and
     may refer to) rows the caller added through the ORM in the same transaction."""
+    if type(session) is Fast:
+        return session
     if session.new or session.dirty or session.deleted:
         session.flush()
     return Fast(session)

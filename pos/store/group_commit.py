@@ -1,20 +1,28 @@
 """Group commit: sales from many tills share one SQLite transaction and one fsync.
 
-With ``synchronous=FULL`` every SQLite commit waits for the disk (1–4 ms here), and
-SQLite runs one writer at a time, so a transaction per sale caps a canteen at a few
-hundred sales a second however fast the code is.  Instead, while one transaction is
-being written, sales that arrive queue up; the next thread to find the writer free takes
-the whole queue, runs each sale in its own SAVEPOINT (a refused sale rolls back alone),
-commits once, and hands every caller its own answer.  Nobody hears "recorded" before the
-commit that makes it durable.
+With ``synchronous=FULL`` every SQLite commit waits for the disk, and SQLite runs one
+writer at a time, so a transaction per sale caps a canteen at a few hundred sales a
+second however fast the code is.  Instead, while one transaction is being written, sales
+that arrive queue up; the next thread to find the writer free takes the whole queue, runs
+each sale in its own SAVEPOINT (a refused sale rolls back alone), commits once, and hands
+every caller its own answer.  Nobody hears "recorded" before the commit that makes it
+durable.
+
+The batch runs on a bare driver connection (``BEGIN IMMEDIATE`` … ``COMMIT``) under the
+database's writer lock (:class:`pos.db.WriterLock`, shared with every other writer,
+in this process or another): the time a batch holds the writer is the canteen's
+throughput ceiling, so nothing runs there that could run before it.  Jobs receive a
+:class:`pos.store.fastsql.Fast` cursor, which the sale path accepts in place of a session.
 
 PostgreSQL already groups concurrent commits into one WAL flush, so there each call is
-an ordinary write transaction.
+an ordinary write transaction with a session.
 """
 from __future__ import annotations
 
+import sqlite3
 import threading
 import weakref
+from contextlib import nullcontext
 from typing import Any, Callable, TypeVar
 
 from sqlmodel import Session
@@ -29,7 +37,7 @@ MAX_BATCH = 64
 class _Job:
     __slots__ = ("fn", "value", "error", "finished")
 
-    def __init__(self, fn: Callable[[Session], Any]):
+    def __init__(self, fn: Callable[[Any], Any]):
         self.fn, self.value, self.error, self.finished = fn, None, None, False
 
 
@@ -42,8 +50,8 @@ class GroupCommit:
         self._queue: list[_Job] = []
         self._busy = False
 
-    def run(self, fn: Callable[[Session], T]) -> T:
-        """Run ``fn(session)`` in a write transaction and return its result once committed.
+    def run(self, fn: Callable[[Fast], T]) -> T:
+        """Run ``fn(cursor)`` in a write transaction and return its result once committed.
         An exception raised by ``fn`` rolls back ``fn``'s writes only and is raised here."""
         job = _Job(fn)
         with self._cond:
@@ -71,35 +79,43 @@ class GroupCommit:
         return job.value
 
     def _write(self, batch: list[_Job]) -> None:
+        database = self.database
+        conn = database.engine.raw_connection()  # pooled driver connection (pragmas already set)
         try:
-            with self.database.transaction() as session:
-                fast = Fast(session)
-                for job in batch:
-                    # A plain SAVEPOINT: the ORM's nested transactions cost more than the
-                    # sale itself.  ORM objects a job adds are flushed inside it.
-                    fast.execute("SAVEPOINT sale_job")
-                    try:
-                        job.value = job.fn(session)
-                        session.flush()
-                    except Exception as e:  # noqa: BLE001 - handed to the job's own thread
-                        job.error = e
-                        fast.execute("ROLLBACK TO SAVEPOINT sale_job")
-                        session.expunge_all()  # forget objects whose rows were just rolled back
-                    fast.execute("RELEASE SAVEPOINT sale_job")
+            with database.writer_lock.held() if database.writer_lock is not None else nullcontext():
+                fast = Fast.on_driver(conn.driver_connection, sqlite=True, integrity_error=sqlite3.IntegrityError)
+                fast.execute("BEGIN IMMEDIATE")
+                try:
+                    for job in batch:
+                        fast.execute("SAVEPOINT sale_job")
+                        try:
+                            job.value = job.fn(fast)
+                        except Exception as e:  # noqa: BLE001 - handed to the job's own thread
+                            job.error = e
+                            fast.execute("ROLLBACK TO SAVEPOINT sale_job")
+                        fast.execute("RELEASE SAVEPOINT sale_job")
+                    fast.execute("COMMIT")
+                except BaseException:
+                    if conn.driver_connection.in_transaction:
+                        fast.execute("ROLLBACK")
+                    raise
         except Exception as e:  # noqa: BLE001 - the commit itself failed: nobody's sale is recorded
             for job in batch:
                 if job.error is None:
                     job.error, job.value = e, None
+        finally:
+            conn.close()
 
 
 _writers: "weakref.WeakKeyDictionary[Database, GroupCommit]" = weakref.WeakKeyDictionary()
 _writers_lock = threading.Lock()
 
 
-def run_write(database: Database, fn: Callable[[Session], T]) -> T:
-    """``fn(session)`` in a write transaction: grouped with concurrent callers on SQLite,
-    a transaction of its own on PostgreSQL.  ``fn`` must not touch the Flask request or
-    ``current_user``: it may run on another request's thread."""
+def run_write(database: Database, fn: Callable[[Session | Fast], T]) -> T:
+    """``fn(session)`` in a write transaction: grouped with concurrent callers on SQLite
+    (where ``fn`` gets a :class:`Fast` cursor and must use plain statements only), a
+    transaction of its own with a session on PostgreSQL.  ``fn`` must not touch the
+    Flask request or ``current_user``: it may run on another request's thread."""
     if not database.is_sqlite:
         with database.transaction() as session:
             return fn(session)

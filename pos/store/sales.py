@@ -1,8 +1,10 @@
 """Selling a meal: price the order, decide its subsidy, record it — all or nothing.
 
 :func:`quote` (from :mod:`pos.store.quotes`) prices an order and asks the rules engine for
-the subsidy, with no side effects.  :func:`record_sale` does the same inside one write
-transaction and then enforces what must hold however many tills press at once:
+the subsidy, with no side effects.  Recording a sale does the same in two halves:
+:func:`prepare_sale` reads what does not change from sale to sale (prices, the diner)
+before the write transaction, and :func:`record_sale` decides and writes inside it,
+enforcing what must hold however many tills press at once:
 
 * the canteen's chain is locked first (:func:`pos.store.ledger.open_chain`), so the
   idempotency lookup, the counters and the chain position all see every earlier sale;
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -104,39 +107,78 @@ def _price_changed(q: Quote) -> ApiError:
                     "the price changed: confirm the new amount with the diner", quote=q.as_dict())
 
 
+@dataclass(frozen=True)
+class PreparedSale:
+    """What a sale needs that can be read before its write transaction: the request
+    digest, the moment, the priced lines and the resolved credential — or the refusal
+    one of them raised, kept to be given after the idempotency check (a retry of a sale
+    that was recorded must get its first answer, even if its ticket is now spent)."""
+
+    digest: str
+    moment: Moment
+    lines: tuple[PricedLine, ...] = ()
+    credential: Any = None
+    error: ApiError | None = None
+
+
+def prepare_sale(*, session: Session, settings: Settings, canteen_id: str, body: dict,
+                 instant: datetime) -> PreparedSale:
+    """The read-only first half of recording a sale (no side effects).
+
+    It runs before the write transaction, so concurrent tills do this work in parallel
+    and hold the writer only for the second half.  Nothing read here can make a sale
+    wrong: prices and the diner's registration are what they were at ``instant`` (the
+    sale's own time), and everything that changes from sale to sale — the free-meal
+    counter, the diner's subsidies today, the shift, the day close, the idempotency
+    record — is read again inside the transaction by :func:`record_sale`."""
+    digest = request_digest(body, settings.id_key)
+    moment = moment_of(instant, settings.canteen(canteen_id).timezone)
+    try:
+        priced = price_lines(session=session, canteen_id=canteen_id, lines=body["lines"])
+        cred = resolve_credential(session=session, settings=settings, credential=body.get("credential"),
+                                  today=moment.business_date, canteen_id=canteen_id)
+    except ApiError as e:
+        return PreparedSale(digest, moment, error=e)
+    return PreparedSale(digest, moment, priced, cred)
+
+
 def record_sale(*, session: Session, settings: Settings, user: Any, canteen_id: str, idempotency_key: str,
-                body: dict, instant: datetime, address: str = "") -> tuple[int, str]:
+                body: dict, instant: datetime, address: str = "", prepared: PreparedSale | None = None
+                ) -> tuple[int, str]:
     """Record one sale in the caller's write transaction; returns (status, JSON text).
 
     ``body`` is the validated request ``{lines, credential, due_fen, tender}``; ``user`` has
-    ``id`` and ``username``.  A repeated key with the same body answers the stored response
-    verbatim; a refusal raises ApiError and must roll the transaction back.
+    ``id`` and ``username``; ``prepared`` is :func:`prepare_sale`'s result for the same
+    body and instant (worked out here when not given).  A repeated key with the same body
+    answers the stored response verbatim; a refusal raises ApiError and must roll the
+    transaction back.
     """
     chain = ledger.open_chain(session=session, canteen_id=canteen_id)
+    if prepared is None:
+        prepared = prepare_sale(session=session, settings=settings, canteen_id=canteen_id, body=body,
+                                instant=instant)
     fast = Fast(session)
-    digest = request_digest(body, settings.id_key)
     stored = fast.one(_IDEM_SQL, {"u": user.id, "k": idempotency_key})
     if stored is not None:
-        if stored[0] != digest:
+        if stored[0] != prepared.digest:
             raise ApiError(422, "idempotency_key_reused", "该请求编号已用于另一笔不同的销售",
                            "this Idempotency-Key was used for a different sale; make a new key for a new sale")
         return stored[1], stored[2]
-    moment = moment_of(instant, settings.canteen(canteen_id).timezone)
+    moment = prepared.moment
     ensure_day_open(session=session, canteen_id=canteen_id, business_date=moment.business_date)
     shift_id = open_shift_id(session=session, cashier_id=user.id, canteen_id=canteen_id)
     if shift_id is None:
         raise ApiError(409, "no_open_shift", "请先开班再收款", "open a shift before selling")
-    priced = price_lines(session=session, canteen_id=canteen_id, lines=body["lines"])
-    cred = resolve_credential(session=session, settings=settings, credential=body.get("credential"),
-                              today=moment.business_date, canteen_id=canteen_id)
+    if prepared.error is not None:
+        raise prepared.error
     q = decide_for(session=session, policy=policy_for(settings, moment.business_date), canteen_id=canteen_id,
-                   moment=moment, lines=priced, credential=cred)
+                   moment=moment, lines=prepared.lines, credential=prepared.credential)
     if body["due_fen"] != q.due_fen:
         raise _price_changed(q)
     tender = _tender(body["tender"], q.due_fen)
     sale = write_sale(session=session, chain=chain, quote=q, shift_id=shift_id, cashier_id=user.id, tender=tender)
     response = json.dumps(sale, ensure_ascii=False, separators=(",", ":"))
-    fast.insert(_IDEM, {"user_id": user.id, "key": idempotency_key, "request_sha256": digest,
+    fast.insert(_IDEM, {"user_id": user.id, "key": idempotency_key, "request_sha256": prepared.digest,
                         "status_code": 201, "response_json": response, "created_at": q.moment.sold_at})
     audit(session=session, action="sale_recorded", actor=user, canteen_id=canteen_id, target=sale["id"],
           address=address, detail={"receipt_no": sale["receipt_no"], "gross_fen": sale["gross_fen"],
@@ -322,11 +364,16 @@ def load_demo(app) -> str:
 
 def submit_sale(*, database, settings: Settings, user: Any, canteen_id: str, idempotency_key: str, body: dict,
                 instant: datetime, address: str = "") -> tuple[int, str]:
-    """Record a sale in its own write transaction, committed before this returns
-    (:func:`record_sale` under :func:`pos.store.group_commit.run_write`, so concurrent tills
-    share a commit on SQLite).  ``user`` must be a plain object, not a request-bound proxy."""
+    """Record a sale in its own write transaction, committed before this returns.
+
+    :func:`prepare_sale` runs first on a read session; :func:`record_sale` then runs under
+    :func:`pos.store.group_commit.run_write`, so concurrent tills share a commit on SQLite
+    and hold the writer only for the part that must see every earlier sale.  ``user``
+    must be a plain object, not a request-bound proxy."""
     from pos.store.group_commit import run_write
 
+    with database.session() as s:
+        prepared = prepare_sale(session=s, settings=settings, canteen_id=canteen_id, body=body, instant=instant)
     return run_write(database, lambda session: record_sale(
         session=session, settings=settings, user=user, canteen_id=canteen_id, idempotency_key=idempotency_key,
-        body=body, instant=instant, address=address))
+        body=body, instant=instant, address=address, prepared=prepared))

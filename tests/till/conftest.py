@@ -146,6 +146,24 @@ def http(live):
         h.close()
 
 
+@pytest.fixture
+def served_http(app, tmp_path):
+    """Like ``http``, against `canteen serve --processes 2` (child processes) on this test's database."""
+    from support import ServedProcesses
+
+    served = ServedProcesses(app.config["CANTEEN"].database_url, tmp_path, processes=2)
+    made = []
+
+    def make(headers: dict) -> Http:
+        made.append(Http(served.port, headers))
+        return made[-1]
+
+    yield make
+    for h in made:
+        h.close()
+    served.stop()
+
+
 def issue_voucher(app, number: str) -> str:
     """Issue a voucher to the registered diner with this resident ID; returns its URL (what a scan types)."""
     from pos.clock import business_date

@@ -41,6 +41,17 @@ def _verify(app, canteen="YLW01"):
 def test_forty_free_meals_for_sixty_workers_at_eight_tills(app, client, till, workers, http):
     """Every worker's tablet quotes a free meal; all 60 sales race in over 8 connections;
     exactly 40 are free, the other 20 are refused with the new price and its reason."""
+    _forty_of_sixty(app, client, till, workers, http)
+
+
+def test_forty_free_meals_with_two_server_processes(app, client, till, workers, served_http):
+    """The same race against `canteen serve --processes 2`: two app servers on one
+    database (on SQLite they queue on the shared writer lock; on PostgreSQL on the row
+    locks), and still exactly 40."""
+    _forty_of_sixty(app, client, till, workers, served_http)
+
+
+def _forty_of_sixty(app, client, till, workers, http):
     welfare = till.welfare
     lines = [{"item_id": welfare["id"], "qty": 1}]
     tokens = _tokens(client, CLIENTS)

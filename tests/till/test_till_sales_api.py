@@ -283,3 +283,24 @@ def test_idempotency_digest_cannot_be_reversed_to_the_resident_id(app, till, sen
     again = till.sell(lines, {"id_number": seniors[7]}, due_fen=r.get_json()["due_fen"],
                       tender={"method": "cash", "tendered_fen": r.get_json()["due_fen"]}, key=key)
     assert again.status_code == 201 and again.get_data() == r.get_data()
+
+
+def test_a_retry_after_the_voucher_was_revoked_answers_the_recorded_sale(app, till, seniors, voucher_for):
+    """The tablet's answer was lost; meanwhile the voucher was revoked.  The retry (same
+    key, same body) answers the sale that was recorded, not a refusal; a new sale with
+    the revoked voucher is refused."""
+    from pos.store import vouchers
+
+    url = voucher_for(seniors[1])
+    lines = [{"item_id": till.item(name="荤素套餐")["id"], "qty": 1}]
+    key = str(uuid.uuid4())
+    first = till.sell(lines, {"scan": url}, due_fen=1300, key=key)
+    assert first.status_code == 201, first.get_json()
+    voucher_id = _scalar(app, "SELECT id FROM vouchers WHERE status = 'active' ORDER BY issued_at DESC LIMIT 1")
+    with app.extensions["canteen_db"].transaction() as s:
+        vouchers.revoke_voucher(session=s, voucher_id=voucher_id)
+    retry = till.sell(lines, {"scan": url}, due_fen=1300, key=key)
+    assert retry.status_code == 201 and retry.get_data() == first.get_data()
+    fresh = till.sell(lines, {"scan": url}, due_fen=1300)
+    assert fresh.status_code == 422 and fresh.get_json()["error"]["code"] == "voucher_revoked"
+    assert _scalar(app, "SELECT COUNT(*) FROM sales WHERE id = :i", i=first.get_json()["id"]) == 1
