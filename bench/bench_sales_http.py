@@ -1,15 +1,17 @@
-"""Sales over real HTTP: the till API served by waitress (`canteen serve`) on SQLite.
+"""Sales over real HTTP: the till API served by `canteen serve` (granian or waitress) on SQLite.
 
-    .venv/bin/python bench/bench_sales_http.py [--sales 600] [--clients 1,8]
+    .venv/bin/python bench/bench_sales_http.py [--sales 600] [--clients 1,8] [--processes 1,2]
+                                               [--server granian,waitress] [--threads N]
 
 Builds a fresh SQLite database with the demo canteen in a temp folder, registers one
 senior per sale (so every sale carries a subsidy grant, the heaviest common sale: a
 resident ID lookup, an age discount and a grant under the one-a-day constraint), starts
-`canteen serve` in its own process, and drives it with 1 and 8 concurrent clients
-(threads, one keep-alive HTTP connection each).  Each sale is a POST /api/v1/sales with
-two lines, a credential, cash and its own Idempotency-Key.  Reports sales/s and p50/p99
-latency, and compares with raw `sqlite3` inserts of the same rows (sale + lines + grant,
-one transaction per sale) with the same durability settings (WAL, synchronous=FULL),
+`canteen serve` in its own process (1, then 2 worker processes), and drives it with 1 and
+8 concurrent clients (threads, one keep-alive HTTP connection each).  Each sale is a POST
+/api/v1/sales with two lines, a credential, cash and its own Idempotency-Key.  Reports
+sales/s, p50/p99 latency and the CPU the server and the clients spent per sale, and
+compares with raw `sqlite3` inserts of the same rows (sale + lines + grant, one
+transaction per sale) with the same durability settings (WAL, synchronous=FULL),
 measured in the same run.  Target: >= 500 sales/s and p99 <= 25 ms at 8 clients.
 """
 from __future__ import annotations
@@ -250,16 +252,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sales", type=int, default=600, help="sales per client level (default 600)")
     ap.add_argument("--clients", default="1,8", help="comma-separated client counts (default 1,8)")
-    ap.add_argument("--threads", type=int, default=8, help="waitress threads (default 8, as `canteen serve`)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="request threads per server process (default: as `canteen serve`)")
+    ap.add_argument("--server", default="granian",
+                    help="comma-separated `canteen serve --server` values to measure (default granian)")
     ap.add_argument("--processes", default="1,2",
                     help="comma-separated `canteen serve --processes` values to measure (default 1,2)")
     args = ap.parse_args()
     levels = [int(x) for x in args.clients.split(",")]
-    for processes in [int(x) for x in args.processes.split(",")]:
-        measure(args, levels, processes)
+    for server in args.server.split(","):
+        for processes in [int(x) for x in args.processes.split(",")]:
+            measure(args, levels, processes, server)
 
 
-def measure(args, levels: list[int], processes: int) -> None:
+def measure(args, levels: list[int], processes: int, server: str) -> None:
     with tempfile.TemporaryDirectory(prefix="canteen-bench-") as d:
         tmp = Path(d)
         warmup = 40
@@ -268,8 +274,11 @@ def measure(args, levels: list[int], processes: int) -> None:
         canteen = [str(Path(sys.executable).with_name("canteen"))]
         if not Path(canteen[0]).exists():
             canteen = [sys.executable, "-c", "from pos.cli import main; main()"]
-        proc = subprocess.Popen(canteen + ["serve", "--port", str(port), "--threads", str(args.threads),
-                                           "--processes", str(processes)],
+        from pos.cli import default_threads
+
+        threads = args.threads or default_threads()
+        proc = subprocess.Popen(canteen + ["serve", "--port", str(port), "--threads", str(threads),
+                                           "--processes", str(processes), "--server", server],
                                 env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             wait_up(port, proc)
@@ -296,7 +305,7 @@ def measure(args, levels: list[int], processes: int) -> None:
             proc.wait(10)
         raw = raw_sqlite(tmp, args.sales)
     load = os.getloadavg()
-    print(f"\nsales over HTTP (canteen serve: waitress, {processes} process(es) x {args.threads} threads, "
+    print(f"\nsales over HTTP (canteen serve: {server}, {processes} process(es) x {threads} threads, "
           f"SQLite WAL synchronous=FULL); "
           f"each sale: 2 lines + resident-ID credential + age-discount grant; {os.cpu_count()} CPUs, "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
@@ -311,7 +320,7 @@ def measure(args, levels: list[int], processes: int) -> None:
     eight = next((r for r in results if r["clients"] == 8), None)
     if eight:
         ok = eight["per_s"] >= 500 and eight["p99_ms"] <= 25 and not eight["errors"]
-        print(f"target at 8 clients (>= 500 sales/s, p99 <= 25 ms) with {processes} process(es): "
+        print(f"target at 8 clients (>= 500 sales/s, p99 <= 25 ms) with {server}, {processes} process(es): "
               f"{'met' if ok else 'NOT met'}")
 
 

@@ -79,12 +79,17 @@ def demo():
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--threads", default=None, type=click.IntRange(1, 64),
+              help="Request threads per process  [default: 2 per CPU core + 1, at most 8].")
 @click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 16),
               help="Worker processes sharing the listening socket (one per CPU core uses them all).")
+@click.option("--server", type=click.Choice(["granian", "waitress"]), default="granian", show_default=True,
+              help="The WSGI server: granian (HTTP handled in Rust, the least CPU per request) or "
+                   "waitress (pure Python).")
 @with_appcontext
-def serve(host: str, port: int, threads: int, processes: int):
-    """Serve the till with a production WSGI server (waitress)."""
+def serve(host: str, port: int, threads: int | None, processes: int, server: str):
+    """Serve the till with a production WSGI server."""
+    threads = threads or default_threads()
     from pos.db import has_schema
     from pos.store.canteens import sync_canteens
 
@@ -94,13 +99,34 @@ def serve(host: str, port: int, threads: int, processes: int):
         sys.exit(1)
     with db.transaction() as s:
         sync_canteens(session=s, settings=current_app.config["CANTEEN"])
-    click.echo(f"serving the till on http://{host}:{port}/" + (f" ({processes} processes)" if processes > 1 else ""))
-    if processes == 1:
+    click.echo(f"serving the till on http://{host}:{port}/ with {server}"
+               + (f" ({processes} processes)" if processes > 1 else ""))
+    if server == "granian":
+        _serve_granian(host, port, threads, processes)
+    elif processes == 1:
         from waitress import serve as waitress_serve
 
         waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="canteen")
-        return
-    _serve_processes(host, port, threads, processes)
+    else:
+        _serve_processes(host, port, threads, processes)
+
+
+def default_threads() -> int:
+    """Request threads per server process: enough that a slow PDF download does not hold up
+    the tills, few enough that threads do not queue for the interpreter lock."""
+    return min(8, 2 * (os.cpu_count() or 1) + 1)
+
+
+def _serve_granian(host: str, port: int, threads: int, processes: int) -> None:
+    """granian: worker processes, each building its own app (``pos.create_app``) and so its
+    own database connections, with ``threads`` request threads each.  The configuration
+    was checked above, in this process, so a mistake stops here with one line."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    _db().dispose()  # no connection of this process is used by the workers
+    Granian("pos:create_app", factory=True, address=host, port=port, interface=Interfaces.WSGI,
+            workers=processes, blocking_threads=threads, websockets=False, log_level="warning").serve()
 
 
 def _serve_processes(host: str, port: int, threads: int, processes: int) -> None:

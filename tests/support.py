@@ -189,11 +189,10 @@ class LiveServer:
 
 
 class ServedProcesses:
-    """``canteen serve --processes N`` (waitress in N forked workers sharing one socket)
-    in a child process, against an existing database: several app servers on one
-    database, as a district runs them."""
+    """``canteen serve --processes N --server S`` in a child process, against an existing
+    database: several app server processes on one database, as a district runs them."""
 
-    def __init__(self, db_url: str, tmp_path: Path, processes: int = 2, threads: int = 4):
+    def __init__(self, db_url: str, tmp_path: Path, processes: int = 2, threads: int = 4, server: str = "granian"):
         import socket
         import subprocess
         import sys
@@ -209,7 +208,7 @@ class ServedProcesses:
             env.pop(key, None)  # the development keys, as the test app uses
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from pos.cli import main; main()", "serve", "--port", str(self.port),
-             "--processes", str(processes), "--threads", str(threads)],
+             "--processes", str(processes), "--threads", str(threads), "--server", server],
             env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 30
         while True:

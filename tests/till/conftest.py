@@ -146,12 +146,13 @@ def http(live):
         h.close()
 
 
-@pytest.fixture
-def served_http(app, tmp_path):
-    """Like ``http``, against `canteen serve --processes 2` (child processes) on this test's database."""
+@pytest.fixture(params=["granian", "waitress"])
+def served_http(request, app, tmp_path):
+    """Like ``http``, against `canteen serve --processes 2` (child processes) on this
+    test's database, with each of the two servers it offers."""
     from support import ServedProcesses
 
-    served = ServedProcesses(app.config["CANTEEN"].database_url, tmp_path, processes=2)
+    served = ServedProcesses(app.config["CANTEEN"].database_url, tmp_path, processes=2, server=request.param)
     made = []
 
     def make(headers: dict) -> Http:

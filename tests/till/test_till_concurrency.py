@@ -45,9 +45,9 @@ def test_forty_free_meals_for_sixty_workers_at_eight_tills(app, client, till, wo
 
 
 def test_forty_free_meals_with_two_server_processes(app, client, till, workers, served_http):
-    """The same race against `canteen serve --processes 2`: two app servers on one
-    database (on SQLite they queue on the shared writer lock; on PostgreSQL on the row
-    locks), and still exactly 40."""
+    """The same race against `canteen serve --processes 2` (granian, and waitress): two
+    app server processes on one database (on SQLite they queue on the shared writer lock;
+    on PostgreSQL on the row locks), and still exactly 40."""
     _forty_of_sixty(app, client, till, workers, served_http)
 
 
