@@ -1,0 +1,98 @@
+"""CPU per sale inside the app, without HTTP: where the till server's time goes.
+
+    .venv/bin/python bench/bench_sale_cpu.py [--sales 1000]
+
+Builds the same database as bench_sales_http.py (demo canteen, one registered senior per
+sale), signs in the demo cashier, opens a shift, and records sales one after another by
+calling the Flask app's WSGI entry directly (the full request path: sign-in check,
+validation, pricing, subsidy, group commit, response; no socket, no server).  Prints
+the CPU per sale, the part of it spent holding the SQLite writer (the group-commit batch,
+which caps throughput however many processes serve), and the sequential ceilings those
+imply.  Run it before and after a change to the sale path.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sales", type=int, default=1000)
+    args = ap.parse_args()
+    import bench_sales_http
+
+    warmup = 50
+    with tempfile.TemporaryDirectory(prefix="canteen-bench-") as d:
+        _, numbers = bench_sales_http.prepare(Path(d), warmup + args.sales)
+        from pos import create_app
+        from pos.store import group_commit
+
+        app = create_app()
+        client = app.test_client()
+        token = client.post("/api/v1/auth/token", json={"username": "cashier", "password": "cashier-demo-pass"}
+                            ).get_json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        client.post("/api/v1/shifts", json={"opening_float_fen": 20000}, headers=auth)
+        by_name = {i["name"]: i for i in client.get("/api/v1/menu", headers=auth).get_json()["items"]}
+        lines = [{"item_id": by_name["荤素套餐"]["id"], "qty": 1}, {"item_id": by_name["米饭"]["id"], "qty": 1}]
+        due = client.post("/api/v1/sales/quote", json={"lines": lines, "credential": {"id_number": numbers[0]}},
+                          headers=auth).get_json()["due_fen"]
+
+        def environ(number: str) -> dict:
+            body = json.dumps({"lines": lines, "credential": {"id_number": number}, "due_fen": due,
+                               "tender": {"method": "cash", "tendered_fen": due + 500}}).encode()
+            return {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/sales", "QUERY_STRING": "",
+                    "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "5000", "SERVER_PROTOCOL": "HTTP/1.1",
+                    "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
+                    "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json",
+                    "HTTP_AUTHORIZATION": auth["Authorization"], "HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex,
+                    "REMOTE_ADDR": "127.0.0.1"}
+
+        def sell(number: str) -> None:
+            status: list[str] = []
+            body = b"".join(app.wsgi_app(environ(number), lambda s, h, e=None: status.append(s)))
+            if not status[0].startswith("201"):
+                raise SystemExit(f"sale refused: {status[0]} {body[:300]!r}")
+
+        held = [0.0]
+        write = group_commit.GroupCommit._write
+
+        def timed_write(self, batch):
+            t = time.thread_time()
+            try:
+                write(self, batch)
+            finally:
+                held[0] += time.thread_time() - t
+
+        group_commit.GroupCommit._write = timed_write
+        for number in numbers[:warmup]:
+            sell(number)
+        held[0] = 0.0
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        for number in numbers[warmup:]:
+            sell(number)
+        cpu = (time.process_time() - cpu0) / args.sales
+        wall = (time.perf_counter() - wall0) / args.sales
+        writer = held[0] / args.sales
+        app.extensions["canteen_db"].dispose()
+    print(f"\nsale path in-process (no HTTP), {args.sales} sales one after another, SQLite WAL synchronous=FULL")
+    print(f"CPU per sale: {cpu * 1000:.2f} ms (wall {wall * 1000:.2f} ms) -> one core's ceiling {1 / cpu:,.0f} sales/s")
+    print(f"  of which holding the writer (group-commit batch of one): {writer * 1000:.2f} ms "
+          f"-> writer ceiling {1 / writer:,.0f} sales/s")
+    print(f"  outside the writer (sign-in, validation, prices and diner lookup, response): "
+          f"{(cpu - writer) * 1000:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
