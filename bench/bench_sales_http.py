@@ -150,10 +150,48 @@ def cpu_seconds(pid: int) -> float:
     return own + sum(cpu_seconds(int(child)) for child in children)
 
 
+def _process_tree(pid: int) -> list[int]:
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+        children = [int(c) for t in tasks for c in Path(f"/proc/{pid}/task/{t}/children").read_text().split()]
+    except OSError:
+        return [pid]
+    return [pid] + [p for child in children for p in _process_tree(child)]
+
+
+def connections_per_process(server_pid: int, port: int, client_ports: set[int]) -> str:
+    """How the clients' connections are spread over the server's processes, busiest first
+    ("5+3"): each keep-alive connection stays with the worker process that accepted it
+    (the kernel picks one per connection), and one process runs Python on one core at a
+    time.  Linux /proc; "n/a" elsewhere."""
+    owner = {}
+    try:
+        for pid in _process_tree(server_pid):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if link.startswith("socket:["):
+                    owner[int(link[8:-1])] = pid
+        counts: dict[int, int] = {}
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            f = line.split()
+            local_port, remote_port, inode = int(f[1].split(":")[1], 16), int(f[2].split(":")[1], 16), int(f[9])
+            if local_port == port and remote_port in client_ports and inode in owner:
+                counts[owner[inode]] = counts.get(owner[inode], 0) + 1
+    except OSError:
+        return "n/a"
+    return "+".join(str(n) for n in sorted(counts.values(), reverse=True)) or "n/a"
+
+
 def run_level(port: int, token: str, lines: list, due_fen: int, numbers: list[str], clients: int,
               server_pid: int = 0) -> dict:
     """Sell one sale per senior in ``numbers`` over ``clients`` concurrent connections."""
     conns = [Client(port, token) for _ in range(clients)]
+    for c in conns:  # each connection accepted by a server process before the clock starts
+        c.get("/healthz")
+    spread = connections_per_process(server_pid, port, {c.sock.getsockname()[1] for c in conns})
     latencies: list[float] = []
     errors: list[tuple[int, dict]] = []
     lock = threading.Lock()
@@ -193,7 +231,7 @@ def run_level(port: int, token: str, lines: list, due_fen: int, numbers: list[st
             "per_s": len(latencies) / elapsed, "p50_ms": statistics.median(latencies) * 1000,
             "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
             "server_cpu_ms": server_cpu * 1000 / max(len(latencies), 1),
-            "client_cpu_ms": client_cpu * 1000 / max(len(latencies), 1)}
+            "client_cpu_ms": client_cpu * 1000 / max(len(latencies), 1), "spread": spread}
 
 
 def raw_sqlite(tmp: Path, n: int) -> float:
@@ -311,10 +349,10 @@ def measure(args, levels: list[int], processes: int, server: str) -> None:
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"raw sqlite3 inserts of the same rows (1 transaction per sale): {raw:,.0f} sales/s")
     print(f"{'clients':>7} {'sales':>6} {'errors':>6} {'sales/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'vs raw':>7} "
-          f"{'server CPU ms/sale':>19} {'client CPU ms/sale':>19}")
+          f"{'server CPU ms/sale':>19} {'client CPU ms/sale':>19} {'conns/process':>14}")
     for r in results:
         print(f"{r['clients']:>7} {r['sales']:>6} {r['errors']:>6} {r['per_s']:>8,.0f} {r['p50_ms']:>7.2f} "
-              f"{r['p99_ms']:>7.2f} {r['per_s'] / raw:>6.1%} {r['server_cpu_ms']:>19.2f} {r['client_cpu_ms']:>19.2f}")
+              f"{r['p99_ms']:>7.2f} {r['per_s'] / raw:>6.1%} {r['server_cpu_ms']:>19.2f} {r['client_cpu_ms']:>19.2f} {r['spread']:>14}")
         if r["errors"]:
             print(f"        first error: {r['first_error']}")
     eight = next((r for r in results if r["clients"] == 8), None)

@@ -16,7 +16,7 @@ import re
 import threading
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
@@ -27,6 +27,9 @@ try:
     import fcntl
 except ImportError:  # not POSIX: threads of one process still queue on the thread lock
     fcntl = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from pos.store.fastsql import Fast
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 BUSY_TIMEOUT_MS = 10_000
@@ -136,6 +139,20 @@ class Database:
     def session(self) -> Session:
         """A session for reading (deferred transaction on SQLite)."""
         return Session(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def reader(self) -> Iterator["Fast"]:
+        """A driver cursor for a few plain reads, outside any session and ORM (see
+        :mod:`pos.store.fastsql`); on SQLite each statement reads the latest commit.  For
+        the hot read paths only: anything that needs the ORM takes :meth:`session`."""
+        from pos.store.fastsql import Fast
+
+        conn = self.engine.raw_connection()
+        try:
+            yield Fast.on_driver(conn.driver_connection, sqlite=self.is_sqlite,
+                                 integrity_error=self.engine.dialect.loaded_dbapi.IntegrityError)
+        finally:
+            conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

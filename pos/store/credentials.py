@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
-from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from pos.config import Settings
@@ -21,6 +21,7 @@ from pos.errors import ApiError
 from pos.models import Diner, Ticket, Voucher
 from pos.store import vouchers as vstore
 from pos.store.diners import id_error, mask_name
+from pos.store.fastsql import Fast, synced
 from subsidies.age import age_on
 from subsidies.engine import DinerFacts
 from subsidies.policy import WORKER_CATEGORY_NAMES, PolicyError
@@ -208,11 +209,34 @@ def resolve_scan(*, session: Session, settings: Settings, text: str, today: date
                    "not recognised: this is not a valid voucher, ticket or short code")
 
 
-_DINERS = Diner.__table__
-# Only what :func:`registered` reads, as one Core query (an ORM load costs several times more).
-_DINER_BY_KEY = select(_DINERS.c.id, _DINERS.c.name, _DINERS.c.id_hmac, _DINERS.c.birth_date, _DINERS.c.resident,
-                       _DINERS.c.worker_category, _DINERS.c.worker_verified_by, _DINERS.c.suspended
-                       ).where(_DINERS.c.id_hmac == bindparam("k"))
+class _DinerRow(NamedTuple):
+    """The columns of a diner that :func:`registered` reads."""
+
+    id: str
+    name: str
+    id_hmac: str
+    birth_date: date
+    resident: bool
+    worker_category: str | None
+    worker_verified_by: str | None
+    suspended: bool
+
+
+# One plain statement (an ORM load, or even a Core select, costs several times more: this
+# runs for every sale by resident ID number).
+_DINER_BY_KEY_SQL = ("SELECT id, name, id_hmac, birth_date, resident, worker_category, worker_verified_by, suspended "
+                     "FROM diners WHERE id_hmac = :k")
+
+
+def _diner_by_key(session: Session | Fast, key: str) -> _DinerRow | None:
+    fast = synced(session)
+    row = fast.one(_DINER_BY_KEY_SQL, {"k": key})
+    if row is None:
+        return None
+    diner_id, name, id_hmac, birth, resident, category, verified_by, suspended = row
+    if fast.sqlite:  # SQLite gives dates as ISO text and booleans as 0/1
+        birth = date.fromisoformat(birth) if isinstance(birth, str) else birth
+    return _DinerRow(diner_id, name, id_hmac, birth, bool(resident), category, verified_by, bool(suspended))
 
 
 def resolve_id_number(*, session: Session, settings: Settings, id_number: str, today: date) -> Credential:
@@ -228,9 +252,7 @@ def resolve_id_number(*, session: Session, settings: Settings, id_number: str, t
     except ResidentIdError as e:
         raise id_error(e) from None
     key = pseudonym(settings.id_key, rid.number)
-    if session.new or session.dirty:
-        session.flush()  # what an ORM query would see (this one reads through the connection)
-    diner = session.connection().execute(_DINER_BY_KEY, {"k": key}).first()
+    diner = _diner_by_key(session, key)
     if diner is not None:
         return registered(settings, diner, kind="resident_id", today=today)
     zh, en = band(settings, today=today, birth_date=rid.birth_date, walk_in=True)

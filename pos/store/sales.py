@@ -372,7 +372,10 @@ def submit_sale(*, database, settings: Settings, user: Any, canteen_id: str, ide
     must be a plain object, not a request-bound proxy."""
     from pos.store.group_commit import run_write
 
-    with database.session() as s:
+    # A scanned voucher or ticket is looked up through the ORM; prices and a resident ID
+    # number need only plain reads.
+    scanned = (body.get("credential") or {}).get("scan") is not None
+    with database.session() if scanned else database.reader() as s:
         prepared = prepare_sale(session=s, settings=settings, canteen_id=canteen_id, body=body, instant=instant)
     return run_write(database, lambda session: record_sale(
         session=session, settings=settings, user=user, canteen_id=canteen_id, idempotency_key=idempotency_key,
