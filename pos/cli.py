@@ -81,8 +81,8 @@ def demo():
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=None, type=click.IntRange(1, 64),
               help="Request threads per process  [default: 2 per CPU core + 1, at most 8].")
-@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 16),
-              help="Worker processes sharing the listening socket (one per CPU core uses them all).")
+@click.option("--processes", default=None, type=click.IntRange(1, 16),
+              help="Worker processes on the listening port  [default: one per CPU core, at most 4].")
 @click.option("--server", type=click.Choice(["granian", "waitress"]), default="granian", show_default=True,
               help="The WSGI server: granian (HTTP handled in Rust, the least CPU per request) or "
                    "waitress (pure Python).")
@@ -90,6 +90,7 @@ def demo():
 def serve(host: str, port: int, threads: int | None, processes: int, server: str):
     """Serve the till with a production WSGI server."""
     threads = threads or default_threads()
+    processes = processes or default_processes()
     from pos.db import has_schema
     from pos.store.canteens import sync_canteens
 
@@ -109,6 +110,11 @@ def serve(host: str, port: int, threads: int | None, processes: int, server: str
         waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="canteen")
     else:
         _serve_processes(host, port, threads, processes)
+
+
+def default_processes() -> int:
+    """Server processes: one per core uses them all (each runs Python on one core at a time)."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def default_threads() -> int:
