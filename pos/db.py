@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 try:

@@ -10,7 +10,7 @@ from typing import Literal, Optional
 
 from flask import Response, current_app, g, jsonify, request
 from flask_login import current_user
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from pos.api import api
 from pos.api.schemas import ErrorOut, Parameters, Strict
