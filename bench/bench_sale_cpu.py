@@ -40,14 +40,13 @@ def main() -> None:
 
         app = create_app()
         client = app.test_client()
-        token = client.post("/api/v1/auth/token", json={"username": "cashier", "password": "cashier-demo-pass"}
-                            ).get_json()["token"]
+
+        def call(method: str, path: str, body: dict | None, token: str) -> dict:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            return client.open(path, method=method, json=body, headers=headers).get_json()
+
+        token, lines, due = bench_sales_http.open_till(call, numbers[0])
         auth = {"Authorization": f"Bearer {token}"}
-        client.post("/api/v1/shifts", json={"opening_float_fen": 20000}, headers=auth)
-        by_name = {i["name"]: i for i in client.get("/api/v1/menu", headers=auth).get_json()["items"]}
-        lines = [{"item_id": by_name["荤素套餐"]["id"], "qty": 1}, {"item_id": by_name["米饭"]["id"], "qty": 1}]
-        due = client.post("/api/v1/sales/quote", json={"lines": lines, "credential": {"id_number": numbers[0]}},
-                          headers=auth).get_json()["due_fen"]
 
         def environ(number: str) -> dict:
             body = json.dumps({"lines": lines, "credential": {"id_number": number}, "due_fen": due,

@@ -138,25 +138,27 @@ def wait_up(port: int, proc: subprocess.Popen) -> None:
     raise SystemExit("canteen serve did not start")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time so far of a process and its worker children (Linux /proc),
-    or 0 where unavailable."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except (OSError, ValueError, IndexError):
-        return 0.0
-    return own + sum(cpu_seconds(int(child)) for child in children)
-
-
 def _process_tree(pid: int) -> list[int]:
+    """``pid`` and every process under it (children of any of its threads)."""
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
         children = [int(c) for t in tasks for c in Path(f"/proc/{pid}/task/{t}/children").read_text().split()]
     except OSError:
         return [pid]
     return [pid] + [p for child in children for p in _process_tree(child)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of a process and every process under it (Linux
+    /proc), or 0 where unavailable."""
+    total = 0.0
+    for p in _process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def connections_per_process(server_pid: int, port: int, client_ports: set[int]) -> str:
@@ -183,6 +185,20 @@ def connections_per_process(server_pid: int, port: int, client_ports: set[int]) 
     except OSError:
         return "n/a"
     return "+".join(str(n) for n in sorted(counts.values(), reverse=True)) or "n/a"
+
+
+def open_till(call, id_number: str) -> tuple[str, list[dict], int]:
+    """Sign in the demo cashier, open a shift, and quote the benchmark's sale (set meal +
+    rice for a senior: ¥3.00 off); returns (token, lines, due_fen).  ``call(method, path,
+    body, token)`` answers the JSON body."""
+    token = call("POST", "/api/v1/auth/token", {"username": "cashier", "password": "cashier-demo-pass"}, "")["token"]
+    call("POST", "/api/v1/shifts", {"opening_float_fen": 20000}, token)
+    by_name = {i["name"]: i for i in call("GET", "/api/v1/menu", None, token)["items"]}
+    lines = [{"item_id": by_name["荤素套餐"]["id"], "qty": 1}, {"item_id": by_name["米饭"]["id"], "qty": 1}]
+    q = call("POST", "/api/v1/sales/quote", {"lines": lines, "credential": {"id_number": id_number}}, token)
+    if q.get("subsidy_fen") != 300:
+        raise SystemExit(f"the benchmark's sale is not quoted as expected: {q}")
+    return token, lines, q["due_fen"]
 
 
 def run_level(port: int, token: str, lines: list, due_fen: int, numbers: list[str], clients: int,
@@ -320,18 +336,14 @@ def measure(args, levels: list[int], processes: int, server: str) -> None:
                                 env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             wait_up(port, proc)
-            c = Client(port, "")
-            c.headers.pop("Authorization")
-            status, tok = c.post("/api/v1/auth/token", {"username": "cashier", "password": "cashier-demo-pass"})
-            token = tok["token"]
-            c = Client(port, token)
-            status, _ = c.post("/api/v1/shifts", {"opening_float_fen": 20000})
-            _, menu = c.get("/api/v1/menu")
-            by_name = {i["name"]: i for i in menu["items"]}
-            lines = [{"item_id": by_name["荤素套餐"]["id"], "qty": 1}, {"item_id": by_name["米饭"]["id"], "qty": 1}]
-            _, q = c.post("/api/v1/sales/quote", {"lines": lines, "credential": {"id_number": numbers[0]}})
-            due = q["due_fen"]
-            assert q["subsidy_fen"] == 300, q
+
+            def call(method: str, path: str, body: dict | None, token: str) -> dict:
+                c = Client(port, token)
+                if not token:
+                    c.headers.pop("Authorization")
+                return (c.post(path, body) if method == "POST" else c.get(path))[1]
+
+            token, lines, due = open_till(call, numbers[0])
             run_level(port, token, lines, due, numbers[:warmup], 2)  # warm caches and connections
             pos = warmup
             results = []

@@ -140,10 +140,12 @@ class Database:
         return Session(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def reader(self) -> Iterator["Fast"]:
-        """A driver cursor for a few plain reads, outside any session and ORM (see
-        :mod:`pos.store.fastsql`); on SQLite each statement reads the latest commit.  For
-        the hot read paths only: anything that needs the ORM takes :meth:`session`."""
+    def cursor(self) -> Iterator["Fast"]:
+        """A :class:`pos.store.fastsql.Fast` cursor on a pooled driver connection, outside
+        any session and ORM, for the hot paths (sign-in by token, the sale).  No transaction
+        is begun: on SQLite each statement stands alone and reads the latest commit, unless
+        the caller sends BEGIN … COMMIT itself (the group commit does).  Anything that needs
+        the ORM takes :meth:`session` or :meth:`transaction`."""
         from pos.store.fastsql import Fast
 
         conn = self.engine.raw_connection()

@@ -37,25 +37,6 @@ def _sqlite_value(v: Any) -> Any:
     return v
 
 
-def fetch_one(database, sql: str, params: dict) -> tuple | None:
-    """One row of a single SELECT on a pooled driver connection, outside any session: no
-    ORM and, on SQLite, no BEGIN/ROLLBACK around it (one statement sees one snapshot)."""
-    conn = database.engine.raw_connection()
-    try:
-        cur = conn.cursor()
-        try:
-            if database.is_sqlite:
-                cur.execute(sql, {k: _sqlite_value(v) for k, v in params.items()})
-            else:
-                cur.execute(_for_postgres(sql), params)
-            row = cur.fetchone()
-        finally:
-            cur.close()
-    finally:
-        conn.close()
-    return tuple(row) if row is not None else None
-
-
 @lru_cache(maxsize=64)
 def insert_sql(table: Table) -> str:
     """``INSERT INTO t (every column) VALUES (:every column)``."""
@@ -89,9 +70,9 @@ class Fast:
 
     @classmethod
     def on_driver(cls, dbapi_connection, *, sqlite: bool, integrity_error: type[Exception]) -> "Fast":
-        """A cursor on a bare driver connection whose transaction the caller runs (no
-        session: see :mod:`pos.store.group_commit`).  The sale path accepts it wherever
-        it takes a session."""
+        """A cursor on a bare driver connection whose transaction the caller runs, if any
+        (see :meth:`pos.db.Database.cursor`).  The sale path accepts it wherever it takes
+        a session."""
         self = super().__new__(cls)
         self.sqlite, self.IntegrityError = sqlite, integrity_error
         self.cursor = dbapi_connection.cursor()

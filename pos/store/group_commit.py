@@ -8,9 +8,10 @@ each sale in its own SAVEPOINT (a refused sale rolls back alone), commits once, 
 every caller its own answer.  Nobody hears "recorded" before the commit that makes it
 durable.
 
-The batch runs on a bare driver connection (``BEGIN IMMEDIATE`` … ``COMMIT``) under the
-database's writer lock (:class:`pos.db.WriterLock`, shared with every other writer,
-in this process or another): the time a batch holds the writer is the canteen's
+The batch runs on a pooled driver connection (:meth:`pos.db.Database.cursor`: ``BEGIN
+IMMEDIATE`` … ``COMMIT``, no session) under the database's writer lock
+(:class:`pos.db.WriterLock`, shared with every other writer, in this process or
+another): the time a batch holds the writer is the canteen's
 throughput ceiling, so nothing runs there that could run before it.  Jobs receive a
 :class:`pos.store.fastsql.Fast` cursor, which the sale path accepts in place of a session.
 
@@ -19,7 +20,6 @@ an ordinary write transaction with a session.
 """
 from __future__ import annotations
 
-import sqlite3
 import threading
 import weakref
 from contextlib import nullcontext
@@ -80,10 +80,9 @@ class GroupCommit:
 
     def _write(self, batch: list[_Job]) -> None:
         database = self.database
-        conn = database.engine.raw_connection()  # pooled driver connection (pragmas already set)
         try:
-            with database.writer_lock.held() if database.writer_lock is not None else nullcontext():
-                fast = Fast.on_driver(conn.driver_connection, sqlite=True, integrity_error=sqlite3.IntegrityError)
+            with database.cursor() as fast, \
+                    database.writer_lock.held() if database.writer_lock is not None else nullcontext():
                 fast.execute("BEGIN IMMEDIATE")
                 try:
                     for job in batch:
@@ -96,15 +95,13 @@ class GroupCommit:
                         fast.execute("RELEASE SAVEPOINT sale_job")
                     fast.execute("COMMIT")
                 except BaseException:
-                    if conn.driver_connection.in_transaction:
+                    if fast.cursor.connection.in_transaction:
                         fast.execute("ROLLBACK")
                     raise
         except Exception as e:  # noqa: BLE001 - the commit itself failed: nobody's sale is recorded
             for job in batch:
                 if job.error is None:
                     job.error, job.value = e, None
-        finally:
-            conn.close()
 
 
 _writers: "weakref.WeakKeyDictionary[Database, GroupCommit]" = weakref.WeakKeyDictionary()

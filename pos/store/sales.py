@@ -375,7 +375,7 @@ def submit_sale(*, database, settings: Settings, user: Any, canteen_id: str, ide
     # A scanned voucher or ticket is looked up through the ORM; prices and a resident ID
     # number need only plain reads.
     scanned = (body.get("credential") or {}).get("scan") is not None
-    with database.session() if scanned else database.reader() as s:
+    with database.session() if scanned else database.cursor() as s:
         prepared = prepare_sale(session=s, settings=settings, canteen_id=canteen_id, body=body, instant=instant)
     return run_write(database, lambda session: record_sale(
         session=session, settings=settings, user=user, canteen_id=canteen_id, idempotency_key=idempotency_key,

@@ -142,9 +142,9 @@ def user_fields_for_token(*, database, token: str) -> tuple | None:
     """The live (unrevoked, unexpired) token's active user as a tuple in
     :data:`TOKEN_USER_COLUMNS` order, or None.  One indexed SELECT, read from the database
     on each call: a revoked token or a disabled account stops working at the next request."""
-    from pos.store.fastsql import fetch_one
-
-    return fetch_one(database, _TOKEN_USER_SQL, {"h": _token_digest(token), "now": naive_utc(), "yes": True})
+    with database.cursor() as fast:
+        row = fast.one(_TOKEN_USER_SQL, {"h": _token_digest(token), "now": naive_utc(), "yes": True})
+    return tuple(row) if row is not None else None
 
 
 def revoke_token(*, session: Session, token: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
@@ -132,18 +133,27 @@ class Http:
         self.conn.close()
 
 
+@contextmanager
+def _clients(port: int):
+    """``make(headers)`` opens a keep-alive client to ``port``; all are closed after."""
+    made: list[Http] = []
+
+    def make(headers: dict) -> Http:
+        made.append(Http(port, headers))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for h in made:
+            h.close()
+
+
 @pytest.fixture
 def http(live):
     """Make a keep-alive HTTP client to the live server: ``http(headers)``."""
-    made = []
-
-    def make(headers: dict) -> Http:
-        made.append(Http(live.port, headers))
-        return made[-1]
-
-    yield make
-    for h in made:
-        h.close()
+    with _clients(live.port) as make:
+        yield make
 
 
 @pytest.fixture(params=["granian", "waitress"])
@@ -153,16 +163,11 @@ def served_http(request, app, tmp_path):
     from support import ServedProcesses
 
     served = ServedProcesses(app.config["CANTEEN"].database_url, tmp_path, processes=2, server=request.param)
-    made = []
-
-    def make(headers: dict) -> Http:
-        made.append(Http(served.port, headers))
-        return made[-1]
-
-    yield make
-    for h in made:
-        h.close()
-    served.stop()
+    try:
+        with _clients(served.port) as make:
+            yield make
+    finally:
+        served.stop()
 
 
 def issue_voucher(app, number: str) -> str:
