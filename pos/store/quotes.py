@@ -25,7 +25,7 @@ MAX_LINES = 50
 MAX_QTY = 99
 ANONYMOUS = DinerFacts(kind="anonymous")
 _MENU = MenuItem.__table__
-_USED_SQL = "SELECT used FROM free_meal_counters WHERE canteen_id = :c AND business_date = :d"
+FREE_MEALS_USED_SQL = "SELECT used FROM free_meal_counters WHERE canteen_id = :c AND business_date = :d"
 _LIVE_GRANTS_SQL = ("SELECT COUNT(*) FROM subsidy_grants WHERE diner_key = :k AND business_date = :d "
                     "AND period = :p AND voided = FALSE")
 _LIVE_TICKET_GRANTS_SQL = "SELECT COUNT(*) FROM subsidy_grants WHERE diner_key = :k AND voided = FALSE"
@@ -183,27 +183,35 @@ def policy_for(settings: Settings, business_date: date) -> PolicyVersion:
 
 
 def free_meals_used(*, session: Session, canteen_id: str, business_date: date) -> int:
-    return Fast(session).scalar(_USED_SQL, {"c": canteen_id, "d": business_date}) or 0
+    return Fast(session).scalar(FREE_MEALS_USED_SQL, {"c": canteen_id, "d": business_date}) or 0
 
 
-def _diner_subsidised(session: Session, credential, business_date: date, period: str | None) -> int:
+def live_grants_query(credential, policy: PolicyVersion, moment: Moment) -> tuple[str, dict] | None:
+    """The statement counting the diner's live subsidised meals in the span the policy's
+    limit counts over now (``:k``, ``:d``, ``:p``), or None when nothing needs counting
+    (no diner, or outside every meal period)."""
     key = getattr(credential, "diner_key", None)
+    period = period_key(policy, moment.local_time)
     if not key or period is None:
-        return 0
-    fast = Fast(session)
+        return None
     if credential.kind == "ticket":  # a ticket is spent once, whatever the date or period
-        return fast.scalar(_LIVE_TICKET_GRANTS_SQL, {"k": key}) or 0
-    return fast.scalar(_LIVE_GRANTS_SQL, {"k": key, "d": business_date, "p": period}) or 0
+        return _LIVE_TICKET_GRANTS_SQL, {"k": key}
+    return _LIVE_GRANTS_SQL, {"k": key, "d": moment.business_date, "p": period}
 
 
 def decide_for(*, session: Session, policy: PolicyVersion, canteen_id: str, moment: Moment,
-               lines: tuple[PricedLine, ...], credential) -> Quote:
-    """Read today's counters and ask the rules engine under ``policy``; no side effects."""
-    used = free_meals_used(session=session, canteen_id=canteen_id, business_date=moment.business_date)
+               lines: tuple[PricedLine, ...], credential, counts: tuple[int, int] | None = None) -> Quote:
+    """Read today's counters and ask the rules engine under ``policy``; no side effects.
+    ``counts`` is (free meals used today, the diner's live grants in the limit's span) when
+    the caller has just read them in the same transaction."""
+    if counts is None:
+        grants = live_grants_query(credential, policy, moment)
+        counts = (free_meals_used(session=session, canteen_id=canteen_id, business_date=moment.business_date),
+                  (Fast(session).scalar(*grants) or 0) if grants is not None else 0)
+    used, subsidised = counts
     facts = credential.facts if credential is not None else ANONYMOUS
     counters = Counters(free_meals_used=min(used, policy.free_meals_per_day) if used >= 0 else 0,
-                        diner_subsidised=_diner_subsidised(session, credential, moment.business_date,
-                                                           period_key(policy, moment.local_time)))
+                        diner_subsidised=subsidised)
     order = Order(tuple(OrderLine(item_id=line.item_id, name=line.name, unit_price_fen=line.unit_price_fen,
                                   qty=line.qty, welfare_meal=line.welfare_meal) for line in lines))
     decision = decide(policy=policy, diner=facts, order=order, business_date=moment.business_date,

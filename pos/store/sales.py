@@ -22,7 +22,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from sqlalchemy import Date, bindparam, select, text, update
 from sqlmodel import Session
@@ -34,12 +35,12 @@ from pos.ids import new_id
 from pos.models import FreeMealCounter, IdempotencyKey, Sale, SaleLine, StaffUser, SubsidyGrant, Void
 from pos.store import ledger
 from pos.store.audit import audit
-from pos.store.closes import ensure_day_open
-from pos.store.fastsql import Fast
-from pos.store.quotes import (MAX_LINES, MAX_QTY, Moment, PricedLine, Quote, decide_for, free_meals_used,  # noqa: F401
-                              free_meals_view, menu, moment_of, policy_for, price_lines, quote, resolve_credential,
-                              subsidy_view, _line_view)
-from pos.store.shifts import MAX_CASH_FEN, open_shift_id
+from pos.store.closes import DAY_CLOSED_SQL, day_closed, ensure_day_open
+from pos.store.fastsql import Fast, synced
+from pos.store.quotes import (FREE_MEALS_USED_SQL, MAX_LINES, MAX_QTY, Moment, PricedLine, Quote,  # noqa: F401
+                              decide_for, free_meals_used, free_meals_view, live_grants_query, menu, moment_of,
+                              policy_for, price_lines, quote, resolve_credential, subsidy_view, _line_view)
+from pos.store.shifts import MAX_CASH_FEN, OPEN_SHIFT_SQL
 from subsidies import reasons
 from subsidies.resident_id import pseudonym
 
@@ -55,8 +56,43 @@ _CLAIM_SQL = ("UPDATE free_meal_counters SET used = used + 1 "
               "WHERE canteen_id = :c AND business_date = :d AND used < cap")
 _RELEASE = text("UPDATE free_meal_counters SET used = used - 1 "
                 "WHERE canteen_id = :c AND business_date = :d AND used > 0").bindparams(bindparam("d", type_=Date))
-_IDEM_SQL = "SELECT request_sha256, status_code, response_json FROM idempotency_keys WHERE user_id = :u AND key = :k"
 _NEXT_RECEIPT_SQL = "SELECT COALESCE(MAX(receipt_no), 0) + 1 FROM sales WHERE canteen_id = :c"
+
+
+class _SaleState(NamedTuple):
+    """What the sale must see as of its own transaction, read in one statement."""
+
+    request_sha256: str | None   # an earlier request with this Idempotency-Key, and its answer
+    status_code: int | None
+    response_json: str | None
+    day_closed: bool
+    shift_id: str | None         # the cashier's open shift here
+    free_meals_used: int | None  # today's counter (None before the first free meal)
+    diner_grants: int            # the diner's live subsidised meals in the limit's span
+    next_receipt_no: int
+
+
+@lru_cache(maxsize=4)
+def _sale_state_sql(grants_sql: str) -> str:
+    # Every statement the sale used to send one by one (the idempotency record, the day
+    # close, the open shift, the free-meal counter, the diner's grants, the next receipt
+    # number) as one: on SQLite each round trip inside the write transaction lengthens
+    # the time every other till waits for the writer.
+    return ("SELECT i.request_sha256, i.status_code, i.response_json, "
+            f"EXISTS ({DAY_CLOSED_SQL}), ({OPEN_SHIFT_SQL}), ({FREE_MEALS_USED_SQL}), ({grants_sql}), "
+            f"({_NEXT_RECEIPT_SQL}) "
+            "FROM (SELECT 1 AS one) AS one "
+            "LEFT JOIN idempotency_keys i ON i.user_id = :u AND i.key = :key")
+
+
+def _sale_state(fast: Fast, *, user_id: str, idempotency_key: str, canteen_id: str, moment: Moment,
+                grants: tuple[str, dict] | None) -> _SaleState:
+    """The sale's :class:`_SaleState`; ``grants`` is :func:`live_grants_query`'s answer."""
+    params = {"u": user_id, "key": idempotency_key, "c": canteen_id, "d": moment.business_date}
+    if grants is not None:
+        params.update(grants[1])
+    row = fast.one(_sale_state_sql(grants[0] if grants is not None else "SELECT 0"), params)
+    return _SaleState(row[0], row[1], row[2], bool(row[3]), *row[4:])
 _INSERT_VOID = _VOIDS.insert()
 
 
@@ -157,26 +193,29 @@ def record_sale(*, session: Session, settings: Settings, user: Any, canteen_id: 
     if prepared is None:
         prepared = prepare_sale(session=session, settings=settings, canteen_id=canteen_id, body=body,
                                 instant=instant)
-    fast = Fast(session)
-    stored = fast.one(_IDEM_SQL, {"u": user.id, "k": idempotency_key})
-    if stored is not None:
-        if stored[0] != prepared.digest:
+    fast = synced(session)
+    moment = prepared.moment
+    policy = policy_for(settings, moment.business_date)
+    state = _sale_state(fast, user_id=user.id, idempotency_key=idempotency_key, canteen_id=canteen_id,
+                        grants=live_grants_query(prepared.credential, policy, moment), moment=moment)
+    if state.request_sha256 is not None:
+        if state.request_sha256 != prepared.digest:
             raise ApiError(422, "idempotency_key_reused", "该请求编号已用于另一笔不同的销售",
                            "this Idempotency-Key was used for a different sale; make a new key for a new sale")
-        return stored[1], stored[2]
-    moment = prepared.moment
-    ensure_day_open(session=session, canteen_id=canteen_id, business_date=moment.business_date)
-    shift_id = open_shift_id(session=session, cashier_id=user.id, canteen_id=canteen_id)
-    if shift_id is None:
+        return state.status_code, state.response_json
+    if state.day_closed:
+        raise day_closed(moment.business_date)
+    if state.shift_id is None:
         raise ApiError(409, "no_open_shift", "请先开班再收款", "open a shift before selling")
     if prepared.error is not None:
         raise prepared.error
-    q = decide_for(session=session, policy=policy_for(settings, moment.business_date), canteen_id=canteen_id,
-                   moment=moment, lines=prepared.lines, credential=prepared.credential)
+    q = decide_for(session=session, policy=policy, canteen_id=canteen_id, moment=moment, lines=prepared.lines,
+                   credential=prepared.credential, counts=(state.free_meals_used or 0, state.diner_grants))
     if body["due_fen"] != q.due_fen:
         raise _price_changed(q)
     tender = _tender(body["tender"], q.due_fen)
-    sale = write_sale(session=session, chain=chain, quote=q, shift_id=shift_id, cashier_id=user.id, tender=tender)
+    sale = write_sale(session=session, chain=chain, quote=q, shift_id=state.shift_id, cashier_id=user.id,
+                      tender=tender, receipt_no=state.next_receipt_no)
     response = json.dumps(sale, ensure_ascii=False, separators=(",", ":"))
     fast.insert(_IDEM, {"user_id": user.id, "key": idempotency_key, "request_sha256": prepared.digest,
                         "status_code": 201, "response_json": response, "created_at": q.moment.sold_at})
@@ -188,10 +227,11 @@ def record_sale(*, session: Session, settings: Settings, user: Any, canteen_id: 
 
 
 def write_sale(*, session: Session, chain: ledger.ChainWriter, quote: Quote, shift_id: str, cashier_id: str,
-               tender: tuple[str, int, int, str]) -> dict:
+               tender: tuple[str, int, int, str], receipt_no: int | None = None) -> dict:
     """Insert the sale, its lines and its grant (claiming a free meal if it is one) on the
     chain; returns the sale as the API answers it.  Raises ApiError 409 when the free
-    meals ran out or the diner already has a live subsidy today."""
+    meals ran out or the diner already has a live subsidy today.  ``receipt_no`` is the
+    canteen's next receipt number when the caller read it in this transaction."""
     q, fast = quote, Fast(session)
     d = q.decision
     cred = q.credential
@@ -205,7 +245,8 @@ def write_sale(*, session: Session, chain: ledger.ChainWriter, quote: Quote, shi
                                             moment=m, lines=q.lines, credential=cred))
     method, tendered, change, reference = tender
     sale_id = new_id()
-    receipt_no = fast.scalar(_NEXT_RECEIPT_SQL, {"c": q.canteen_id})
+    if receipt_no is None:
+        receipt_no = fast.scalar(_NEXT_RECEIPT_SQL, {"c": q.canteen_id})
     sale = chain.stamp("sales", {
         "id": sale_id, "canteen_id": q.canteen_id, "business_date": m.business_date, "sold_at": m.sold_at,
         "local_hour": m.local_time.hour, "receipt_no": receipt_no, "shift_id": shift_id, "cashier_id": cashier_id,

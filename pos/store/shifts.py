@@ -45,10 +45,10 @@ def open_shift_id(*, session: Session, cashier_id: str, canteen_id: str) -> str 
     """The id of the cashier's open shift at this canteen (one indexed lookup, for the sale path)."""
     from pos.store.fastsql import synced
 
-    return synced(session).scalar(_OPEN_SHIFT_SQL, {"u": cashier_id, "c": canteen_id})
+    return synced(session).scalar(OPEN_SHIFT_SQL, {"u": cashier_id, "c": canteen_id})
 
 
-_OPEN_SHIFT_SQL = "SELECT id FROM shifts WHERE cashier_id = :u AND closed_at IS NULL AND canteen_id = :c"
+OPEN_SHIFT_SQL = "SELECT id FROM shifts WHERE cashier_id = :u AND closed_at IS NULL AND canteen_id = :c"
 
 
 def open_shift(*, session: Session, canteen_id: str, cashier_id: str, opening_float_fen: int,
