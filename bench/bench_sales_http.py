@@ -43,6 +43,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+REGIONS = ("330211", "330212", "310101", "320102", "340102", "350102", "360102", "370102")
+
+
 def prepare(tmp: Path, seniors: int) -> tuple[dict, list[str]]:
     """A fresh database with the demo canteen and ``seniors`` registered residents aged 70."""
     os.environ.update(CANTEEN_ENV="development", CANTEEN_CONFIG=str(ROOT / "config.toml"),
@@ -69,8 +72,8 @@ def prepare(tmp: Path, seniors: int) -> tuple[dict, list[str]]:
         registrar = s.exec(select(StaffUser.id).where(StaffUser.username == "registrar")).one()
         for i in range(seniors):
             birth = date(today.year - 70, 1, 1) + timedelta(days=i % 360)
-            first17 = f"330211{birth:%Y%m%d}{i % 1000:03d}"
-            first17 = f"3{(i // 1000) % 10}{first17[2:]}" if i >= 1000 else first17
+            # (birthday, sequence) repeats only every 9,000 residents; then the next region
+            first17 = f"{REGIONS[i // 9000 % len(REGIONS)]}{birth:%Y%m%d}{i % 1000:03d}"
             number = first17 + check_character(first17)
             register_diner(session=s, id_key=settings.id_key, staff_id=registrar, community="云鹭湾社区",
                            name=f"长者{i}", id_number=number, resident=True, today=today)
