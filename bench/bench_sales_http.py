@@ -1,13 +1,15 @@
 """Sales over real HTTP: the till API served by `canteen serve` (granian or waitress) on SQLite.
 
-    .venv/bin/python bench/bench_sales_http.py [--sales 600] [--clients 1,8] [--processes 1,2]
+    .venv/bin/python bench/bench_sales_http.py [--sales 3000] [--clients 1,8] [--processes 1,2]
                                                [--server granian,waitress] [--threads N]
+                                               [--keepalive-requests N]
 
 Builds a fresh SQLite database with the demo canteen in a temp folder, registers one
 senior per sale (so every sale carries a subsidy grant, the heaviest common sale: a
 resident ID lookup, an age discount and a grant under the one-a-day constraint), starts
 `canteen serve` in its own process (1, then 2 worker processes), and drives it with 1 and
-8 concurrent clients (threads, one keep-alive HTTP connection each).  Each sale is a POST
+8 concurrent clients (threads, one keep-alive HTTP connection each, opened again when
+the server ends it, as a browser does).  Each sale is a POST
 /api/v1/sales with two lines, a credential, cash and its own Idempotency-Key.  Reports
 sales/s, p50/p99 latency and the CPU the server and the clients spent per sale, and
 compares with raw `sqlite3` inserts of the same rows (sale + lines + grant, one
@@ -86,15 +88,25 @@ class Client:
     """One keep-alive HTTP/1.1 connection, kept lean so the measuring side of this 2-core
     machine takes as little CPU as it can from the server (http.client parses every
     response's headers with the email package).  Answers must carry Content-Length, as
-    the app's JSON answers do."""
+    the app's JSON answers do.  After an answer with ``Connection: close`` the next
+    request goes out on a new connection (``reconnects`` counts them)."""
 
     def __init__(self, port: int, token: str):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
+        self.port, self.sock, self.reconnects = port, None, -1
+        self._connect()
         self.headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
+    def _connect(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf, self.closing = b"", False
+        self.reconnects += 1
+
     def _exchange(self, method: str, path: str, body: bytes, headers: dict) -> tuple[int, dict]:
+        if self.closing:  # the server ended the keep-alive connection with its last answer
+            self._connect()
         lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
@@ -114,6 +126,7 @@ class Client:
                 raise ConnectionError("the server closed the connection")
             rest += chunk
         self.buf = rest[length:]
+        self.closing = _CONNECTION_CLOSE.search(head) is not None
         return int(head[9:12]), json.loads(rest[:length])
 
     def post(self, path: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
@@ -124,6 +137,7 @@ class Client:
 
 
 _CONTENT_LENGTH = re.compile(rb"(?im)^content-length:\s*(\d+)")
+_CONNECTION_CLOSE = re.compile(rb"(?im)^connection:\s*close")
 
 
 def wait_up(port: int, proc: subprocess.Popen) -> None:
@@ -210,6 +224,9 @@ def run_level(port: int, token: str, lines: list, due_fen: int, numbers: list[st
     conns = [Client(port, token) for _ in range(clients)]
     for c in conns:  # each connection accepted by a server process before the clock starts
         c.get("/healthz")
+        if c.closing:
+            c._connect()
+        c.reconnects = 0
     spread = connections_per_process(server_pid, port, {c.sock.getsockname()[1] for c in conns})
     latencies: list[float] = []
     errors: list[tuple[int, dict]] = []
@@ -250,7 +267,8 @@ def run_level(port: int, token: str, lines: list, due_fen: int, numbers: list[st
             "per_s": len(latencies) / elapsed, "p50_ms": statistics.median(latencies) * 1000,
             "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
             "server_cpu_ms": server_cpu * 1000 / max(len(latencies), 1),
-            "client_cpu_ms": client_cpu * 1000 / max(len(latencies), 1), "spread": spread}
+            "client_cpu_ms": client_cpu * 1000 / max(len(latencies), 1), "spread": spread,
+            "reconnects": sum(c.reconnects for c in conns)}
 
 
 def raw_sqlite(tmp: Path, n: int) -> float:
@@ -307,12 +325,17 @@ def raw_sqlite(tmp: Path, n: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sales", type=int, default=600, help="sales per client level (default 600)")
+    ap.add_argument("--sales", type=int, default=3000,
+                    help="sales per client level (default 3000: a few seconds of a rush, long enough for "
+                         "`canteen serve` to re-place keep-alive connections over its processes)")
     ap.add_argument("--clients", default="1,8", help="comma-separated client counts (default 1,8)")
     ap.add_argument("--threads", type=int, default=None,
                     help="request threads per server process (default: as `canteen serve`)")
     ap.add_argument("--server", default="granian",
                     help="comma-separated `canteen serve --server` values to measure (default granian)")
+    ap.add_argument("--keepalive-requests", type=int, default=None,
+                    help="`canteen serve --keepalive-requests` (default: as `canteen serve`; 0: never end a "
+                         "keep-alive connection)")
     ap.add_argument("--processes", default="1,2",
                     help="comma-separated `canteen serve --processes` values to measure (default 1,2)")
     args = ap.parse_args()
@@ -334,8 +357,9 @@ def measure(args, levels: list[int], processes: int, server: str) -> None:
         from pos.cli import default_threads
 
         threads = args.threads or default_threads()
+        keepalive = [] if args.keepalive_requests is None else ["--keepalive-requests", str(args.keepalive_requests)]
         proc = subprocess.Popen(canteen + ["serve", "--port", str(port), "--threads", str(threads),
-                                           "--processes", str(processes), "--server", server],
+                                           "--processes", str(processes), "--server", server] + keepalive,
                                 env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             wait_up(port, proc)
@@ -364,10 +388,11 @@ def measure(args, levels: list[int], processes: int, server: str) -> None:
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"raw sqlite3 inserts of the same rows (1 transaction per sale): {raw:,.0f} sales/s")
     print(f"{'clients':>7} {'sales':>6} {'errors':>6} {'sales/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'vs raw':>7} "
-          f"{'server CPU ms/sale':>19} {'client CPU ms/sale':>19} {'conns/process':>14}")
+          f"{'server CPU ms/sale':>19} {'client CPU ms/sale':>19} {'conns/process at start':>22} {'reconnects':>10}")
     for r in results:
         print(f"{r['clients']:>7} {r['sales']:>6} {r['errors']:>6} {r['per_s']:>8,.0f} {r['p50_ms']:>7.2f} "
-              f"{r['p99_ms']:>7.2f} {r['per_s'] / raw:>6.1%} {r['server_cpu_ms']:>19.2f} {r['client_cpu_ms']:>19.2f} {r['spread']:>14}")
+              f"{r['p99_ms']:>7.2f} {r['per_s'] / raw:>6.1%} {r['server_cpu_ms']:>19.2f} {r['client_cpu_ms']:>19.2f} "
+              f"{r['spread']:>22} {r['reconnects']:>10}")
         if r["errors"]:
             print(f"        first error: {r['first_error']}")
     eight = next((r for r in results if r["clients"] == 8), None)

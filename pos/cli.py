@@ -86,8 +86,12 @@ def demo():
 @click.option("--server", type=click.Choice(["granian", "waitress"]), default="granian", show_default=True,
               help="The WSGI server: granian (HTTP handled in Rust, the least CPU per request) or "
                    "waitress (pure Python).")
+@click.option("--keepalive-requests", default=100, show_default=True, type=click.IntRange(0, None),
+              help="With granian and several processes: each process ends its keep-alive connection "
+                   "after every this many answers, so the tills spread over the processes again "
+                   "(0: never).")
 @with_appcontext
-def serve(host: str, port: int, threads: int | None, processes: int, server: str):
+def serve(host: str, port: int, threads: int | None, processes: int, server: str, keepalive_requests: int):
     """Serve the till with a production WSGI server."""
     threads = threads or default_threads()
     processes = processes or default_processes()
@@ -103,7 +107,7 @@ def serve(host: str, port: int, threads: int | None, processes: int, server: str
     click.echo(f"serving the till on http://{host}:{port}/ with {server}"
                + (f" ({processes} processes)" if processes > 1 else ""))
     if server == "granian":
-        _serve_granian(host, port, threads, processes)
+        _serve_granian(host, port, threads, processes, keepalive_requests if processes > 1 else 0)
     elif processes == 1:
         from waitress import serve as waitress_serve
 
@@ -123,15 +127,18 @@ def default_threads() -> int:
     return min(8, 2 * (os.cpu_count() or 1) + 1)
 
 
-def _serve_granian(host: str, port: int, threads: int, processes: int) -> None:
-    """granian: worker processes, each building its own app (``pos.create_app``) and so its
-    own database connections, with ``threads`` request threads each.  The configuration
-    was checked above, in this process, so a mistake stops here with one line."""
+def _serve_granian(host: str, port: int, threads: int, processes: int, keepalive_requests: int) -> None:
+    """granian: worker processes, each building its own app (:func:`pos.serving.granian_app`)
+    and so its own database connections, with ``threads`` request threads each.  The
+    configuration was checked above, in this process, so a mistake stops here with one line."""
     from granian import Granian
     from granian.constants import Interfaces
 
+    from pos.serving import KEEPALIVE_REQUESTS_ENV
+
     _db().dispose()  # no connection of this process is used by the workers
-    Granian("pos:create_app", factory=True, address=host, port=port, interface=Interfaces.WSGI,
+    os.environ[KEEPALIVE_REQUESTS_ENV] = str(keepalive_requests)  # read by each worker's app factory
+    Granian("pos.serving:granian_app", factory=True, address=host, port=port, interface=Interfaces.WSGI,
             workers=processes, blocking_threads=threads, websockets=False, log_level="warning").serve()
 
 

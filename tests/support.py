@@ -192,7 +192,8 @@ class ServedProcesses:
     """``canteen serve --processes N --server S`` in a child process, against an existing
     database: several app server processes on one database, as a district runs them."""
 
-    def __init__(self, db_url: str, tmp_path: Path, processes: int = 2, threads: int = 4, server: str = "granian"):
+    def __init__(self, db_url: str, tmp_path: Path, processes: int = 2, threads: int = 4, server: str = "granian",
+                 extra_args: tuple[str, ...] = ()):
         import socket
         import subprocess
         import sys
@@ -208,7 +209,7 @@ class ServedProcesses:
             env.pop(key, None)  # the development keys, as the test app uses
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from pos.cli import main; main()", "serve", "--port", str(self.port),
-             "--processes", str(processes), "--threads", str(threads), "--server", server],
+             "--processes", str(processes), "--threads", str(threads), "--server", server, *extra_args],
             env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 30
         while True:
