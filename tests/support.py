@@ -232,3 +232,5 @@ class ServedProcesses:
         except Exception:  # noqa: BLE001
             self.proc.kill()
             self.proc.wait(10)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()

@@ -73,9 +73,13 @@ class Fast:
         """A cursor on a bare driver connection whose transaction the caller runs, if any
         (see :meth:`pos.db.Database.cursor`).  The sale path accepts it wherever it takes
         a session."""
+        return cls.on_cursor(dbapi_connection.cursor(), sqlite=sqlite, integrity_error=integrity_error)
+
+    @classmethod
+    def on_cursor(cls, cursor, *, sqlite: bool, integrity_error: type[Exception]) -> "Fast":
+        """A :class:`Fast` around a driver cursor the caller owns."""
         self = super().__new__(cls)
-        self.sqlite, self.IntegrityError = sqlite, integrity_error
-        self.cursor = dbapi_connection.cursor()
+        self.sqlite, self.IntegrityError, self.cursor = sqlite, integrity_error, cursor
         return self
 
     def _params(self, params: dict) -> dict:
