@@ -336,6 +336,8 @@ def main() -> None:
     ap.add_argument("--keepalive-requests", type=int, default=None,
                     help="`canteen serve --keepalive-requests` (default: as `canteen serve`; 0: never end a "
                          "keep-alive connection)")
+    ap.add_argument("--no-sale-writer", action="store_true",
+                    help="`canteen serve --no-sale-writer`: each server process records its own sales")
     ap.add_argument("--processes", default="1,2",
                     help="comma-separated `canteen serve --processes` values to measure (default 1,2)")
     args = ap.parse_args()
@@ -358,6 +360,7 @@ def measure(args, levels: list[int], processes: int, server: str) -> None:
 
         threads = args.threads or default_threads()
         keepalive = [] if args.keepalive_requests is None else ["--keepalive-requests", str(args.keepalive_requests)]
+        keepalive += ["--no-sale-writer"] if args.no_sale_writer else []
         proc = subprocess.Popen(canteen + ["serve", "--port", str(port), "--threads", str(threads),
                                            "--processes", str(processes), "--server", server] + keepalive,
                                 env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -382,7 +385,9 @@ def measure(args, levels: list[int], processes: int, server: str) -> None:
             proc.wait(10)
         raw = raw_sqlite(tmp, args.sales)
     load = os.getloadavg()
-    print(f"\nsales over HTTP (canteen serve: {server}, {processes} process(es) x {threads} threads, "
+    writer = ", sales recorded by each server process" if args.no_sale_writer or server != "granian" else (
+        ", sales recorded by the sale writer process")
+    print(f"\nsales over HTTP (canteen serve: {server}, {processes} process(es) x {threads} threads{writer}, "
           f"SQLite WAL synchronous=FULL); "
           f"each sale: 2 lines + resident-ID credential + age-discount grant; {os.cpu_count()} CPUs, "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

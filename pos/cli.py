@@ -90,8 +90,12 @@ def demo():
               help="With granian and several processes: each process ends its keep-alive connection "
                    "after every this many answers, so the tills spread over the processes again "
                    "(0: never).")
+@click.option("--sale-writer/--no-sale-writer", default=True, show_default=True,
+              help="With granian on a SQLite file: record sales in one writer process for all server "
+                   "processes (see README, Architecture).")
 @with_appcontext
-def serve(host: str, port: int, threads: int | None, processes: int, server: str, keepalive_requests: int):
+def serve(host: str, port: int, threads: int | None, processes: int, server: str, keepalive_requests: int,
+          sale_writer: bool):
     """Serve the till with a production WSGI server."""
     threads = threads or default_threads()
     processes = processes or default_processes()
@@ -107,7 +111,7 @@ def serve(host: str, port: int, threads: int | None, processes: int, server: str
     click.echo(f"serving the till on http://{host}:{port}/ with {server}"
                + (f" ({processes} processes)" if processes > 1 else ""))
     if server == "granian":
-        _serve_granian(host, port, threads, processes, keepalive_requests if processes > 1 else 0)
+        _serve_granian(host, port, threads, processes, keepalive_requests if processes > 1 else 0, sale_writer)
     elif processes == 1:
         from waitress import serve as waitress_serve
 
@@ -127,7 +131,8 @@ def default_threads() -> int:
     return min(8, 2 * (os.cpu_count() or 1) + 1)
 
 
-def _serve_granian(host: str, port: int, threads: int, processes: int, keepalive_requests: int) -> None:
+def _serve_granian(host: str, port: int, threads: int, processes: int, keepalive_requests: int,
+                   with_sale_writer: bool) -> None:
     """granian: worker processes, each building its own app (:func:`pos.serving.granian_app`)
     and so its own database connections, with ``threads`` request threads each.  The
     configuration was checked above, in this process, so a mistake stops here with one line."""
@@ -135,11 +140,22 @@ def _serve_granian(host: str, port: int, threads: int, processes: int, keepalive
     from granian.constants import Interfaces
 
     from pos.serving import KEEPALIVE_REQUESTS_ENV
+    from pos.store import sale_writer
 
-    _db().dispose()  # no connection of this process is used by the workers
+    db = _db()
+    db.dispose()  # no connection of this process is used by the workers
     os.environ[KEEPALIVE_REQUESTS_ENV] = str(keepalive_requests)  # read by each worker's app factory
-    Granian("pos.serving:granian_app", factory=True, address=host, port=port, interface=Interfaces.WSGI,
-            workers=processes, blocking_threads=threads, websockets=False, log_level="warning").serve()
+    supervisor = None
+    if with_sale_writer and db.writer_lock is not None and sale_writer.available():  # SQLite file
+        address, key = sale_writer.new_address()
+        supervisor = sale_writer.Supervisor(address, key)
+        os.environ[sale_writer.ADDRESS_ENV], os.environ[sale_writer.KEY_ENV] = address, key.hex()
+    try:
+        Granian("pos.serving:granian_app", factory=True, address=host, port=port, interface=Interfaces.WSGI,
+                workers=processes, blocking_threads=threads, websockets=False, log_level="warning").serve()
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
 
 
 def _serve_processes(host: str, port: int, threads: int, processes: int) -> None:

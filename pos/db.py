@@ -138,6 +138,9 @@ class Database:
         # SQLite file: each thread keeps one driver connection for cursor() (see there).
         self._kept = threading.local() if path else None
         self._kept_all: "weakref.WeakSet[_KeptConnection]" = weakref.WeakSet()
+        # Set by the app under `canteen serve` on a SQLite file: sales are recorded by the
+        # writer process (pos.store.sale_writer.SaleWriterClient).
+        self.sale_writer = None
 
     def session(self) -> Session:
         """A session for reading (deferred transaction on SQLite)."""

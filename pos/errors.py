@@ -15,11 +15,18 @@ class ApiError(Exception):
         super().__init__(en)
         self.status, self.code, self.zh, self.en, self.extra = status, code, zh, en, extra
 
+    def __reduce__(self):  # pickled with all its parts (the sale writer process sends refusals back)
+        return _api_error, (self.status, self.code, self.zh, self.en, self.extra)
+
     def body(self) -> dict:
         out: dict[str, Any] = {"error": {"code": self.code, "message": f"{self.zh} / {self.en}",
                                          "message_zh": self.zh, "message_en": self.en}}
         out.update(self.extra)  # e.g. the new quote that comes with 409 price_changed
         return out
+
+
+def _api_error(status: int, code: str, zh: str, en: str, extra: dict) -> ApiError:
+    return ApiError(status, code, zh, en, **extra)
 
 
 def api_error(status: int, code: str, zh: str, en: str, **extra: Any):

@@ -78,6 +78,23 @@ class GroupCommit:
             raise job.error
         return job.value
 
+    def run_batch(self, fns: list[Callable[[Fast], Any]]) -> list[tuple[Any, BaseException | None]]:
+        """Run ``fns`` now, in this thread, in one transaction (one savepoint each), and
+        return each one's (value, error).  For a caller that is the only writer of its
+        process and gathers the batch itself (:mod:`pos.store.sale_writer`)."""
+        jobs = [_Job(fn) for fn in fns]
+        with self._cond:
+            while self._busy:
+                self._cond.wait()
+            self._busy = True
+        try:
+            self._write(jobs)
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+        return [(job.value, job.error) for job in jobs]
+
     def _write(self, batch: list[_Job]) -> None:
         database = self.database
         try:

@@ -409,8 +409,9 @@ def submit_sale(*, database, settings: Settings, user: Any, canteen_id: str, ide
 
     :func:`prepare_sale` runs first on a read session; :func:`record_sale` then runs under
     :func:`pos.store.group_commit.run_write`, so concurrent tills share a commit on SQLite
-    and hold the writer only for the part that must see every earlier sale.  ``user``
-    must be a plain object, not a request-bound proxy."""
+    and hold the writer only for the part that must see every earlier sale — or, under
+    `canteen serve` on SQLite, in the writer process (:mod:`pos.store.sale_writer`).
+    ``user`` must be a plain object, not a request-bound proxy."""
     from pos.store.group_commit import run_write
 
     # A scanned voucher or ticket is looked up through the ORM; prices and a resident ID
@@ -418,6 +419,9 @@ def submit_sale(*, database, settings: Settings, user: Any, canteen_id: str, ide
     scanned = (body.get("credential") or {}).get("scan") is not None
     with database.session() if scanned else database.cursor() as s:
         prepared = prepare_sale(session=s, settings=settings, canteen_id=canteen_id, body=body, instant=instant)
+    if database.sale_writer is not None:  # `canteen serve` on SQLite: the writer process records it
+        return database.sale_writer.record(user=user, canteen_id=canteen_id, idempotency_key=idempotency_key,
+                                           body=body, instant=instant, address=address, prepared=prepared)
     return run_write(database, lambda session: record_sale(
         session=session, settings=settings, user=user, canteen_id=canteen_id, idempotency_key=idempotency_key,
         body=body, instant=instant, address=address, prepared=prepared))
