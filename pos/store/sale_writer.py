@@ -13,9 +13,9 @@ sale waiting from every server process, records them in one transaction (one
 savepoint per sale, one fsync), and answers each with its own result, at full speed
 and with nothing else competing for its interpreter lock.
 
-The requests travel over a local socket (an abstract Unix socket on Linux) with
-:mod:`multiprocessing.connection`, which authenticates both ends with a key that
-`canteen serve` makes at random for each start and hands to its own processes only.
+The requests travel over a Unix socket in a directory only the server's user may enter,
+with :mod:`multiprocessing.connection`, which also authenticates both ends with a key
+that `canteen serve` makes at random for each start and hands to its own processes only.
 A sale is recorded only by a commit here, and the client retries with the same
 Idempotency-Key if the connection breaks, so a writer restarting between a commit and
 its answer gives the till the first answer, never a second sale.
@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
+import shutil
+import socket
+import tempfile
 import threading
 import time
-from multiprocessing.connection import Client, Connection, Listener, wait
+from multiprocessing.connection import Client, Connection, Listener, answer_challenge, deliver_challenge, wait
 from types import SimpleNamespace
 from typing import Any
 
@@ -41,18 +43,14 @@ log = logging.getLogger(__name__)
 
 
 def available() -> bool:
-    """Abstract Unix sockets (no file, nothing to clean up) are Linux's."""
-    return sys.platform.startswith("linux")
+    return hasattr(socket, "AF_UNIX")
 
 
 def new_address() -> tuple[str, bytes]:
-    """A fresh address (a name in Linux's abstract socket namespace) and key for one
-    `canteen serve`."""
-    return f"canteen-sale-writer-{os.getpid()}-{os.urandom(6).hex()}", os.urandom(32)
-
-
-def _socket(address: str) -> str:
-    return "\0" + address  # abstract: no file to create, protect or clean up
+    """A fresh socket path, in a new directory only this user may enter (mode 0700), and
+    key for one `canteen serve`; :meth:`Supervisor.stop` removes the directory."""
+    folder = tempfile.mkdtemp(prefix=f"canteen-sale-writer-{os.getpid()}-")
+    return os.path.join(folder, "socket"), os.urandom(32)
 
 
 def serve(address: str, authkey: bytes, settings=None, stop: threading.Event | None = None,
@@ -67,23 +65,36 @@ def serve(address: str, authkey: bytes, settings=None, stop: threading.Event | N
     settings = settings or load_settings()
     database = Database(settings.database_url)
     writer = GroupCommit(database)
-    listener = Listener(_socket(address), family="AF_UNIX", authkey=authkey)
+    if os.path.exists(address):  # left by a writer that was killed: this one replaces it
+        os.unlink(address)
+    listener = Listener(address, family="AF_UNIX")  # the key is checked per connection, below
     clients: list[Connection] = []
     joined = threading.Lock()
+    closing = threading.Event()
     wake_r, wake_w = os.pipe()
     wake = os.fdopen(wake_r, "rb", buffering=0)
 
+    def admit(conn: Connection) -> None:
+        # Each peer proves it has the key in a thread of its own, so one that connects and
+        # says nothing holds up nobody else.
+        try:
+            deliver_challenge(conn, authkey)
+            answer_challenge(conn, authkey)
+        except Exception:  # noqa: BLE001 - without the key, or hung up: refused
+            conn.close()
+            return
+        with joined:
+            clients.append(conn)
+        os.write(wake_w, b".")
+
     def accept() -> None:
-        while True:
+        while not closing.is_set():
             try:
                 conn = listener.accept()
-            except OSError:  # the listener was closed: stopping
-                return
-            except Exception:  # noqa: BLE001 - a peer without the key: refused, keep serving
+            except OSError:
+                time.sleep(0.01)  # closed (stopping), or out of descriptors for a moment
                 continue
-            with joined:
-                clients.append(conn)
-            os.write(wake_w, b".")
+            threading.Thread(target=admit, args=(conn,), name="sale-writer-admit", daemon=True).start()
 
     threading.Thread(target=accept, name="sale-writer-accept", daemon=True).start()
     try:
@@ -98,7 +109,7 @@ def serve(address: str, authkey: bytes, settings=None, stop: threading.Event | N
                     continue
                 try:
                     batch.append((conn, conn.recv()))
-                except (EOFError, OSError):  # that server thread or process has gone
+                except Exception:  # noqa: BLE001 - that server thread or process has gone
                     with joined:
                         clients.remove(conn)
                     conn.close()
@@ -108,14 +119,20 @@ def serve(address: str, authkey: bytes, settings=None, stop: threading.Event | N
                 (lambda fast, kw=kw: record_sale(session=fast, settings=settings, **kw)) for _, kw in batch])
             for (conn, _), (value, error) in zip(batch, results):
                 if error is not None and not isinstance(error, ApiError):
-                    log.error("recording a sale failed: %r", error)
+                    log.error("recording a sale failed", exc_info=error)
                     error = RuntimeError(f"recording the sale failed: {error!r}")
                 try:
                     conn.send(("ok", value) if error is None else ("error", error))
                 except OSError:
                     pass  # the server thread has gone; a retry with its key gets this answer
     finally:
+        closing.set()
         listener.close()
+        with joined:
+            for conn in clients:
+                conn.close()
+        wake.close()
+        os.close(wake_w)
         database.dispose()
 
 
@@ -136,7 +153,7 @@ class SaleWriterClient:
             conn = getattr(self._local, "conn", None)
             try:
                 if conn is None:
-                    conn = self._local.conn = Client(_socket(self.address), family="AF_UNIX", authkey=self.authkey)
+                    conn = self._local.conn = Client(self.address, family="AF_UNIX", authkey=self.authkey)
                 conn.send(request)
                 kind, value = conn.recv()
                 break
@@ -186,6 +203,7 @@ class Supervisor:
         process = self._context.Process(target=_process_main, args=(self.address, self.authkey, os.getpid()),
                                         name="canteen-sale-writer", daemon=True)
         process.start()
+        self._started = time.monotonic()
         return process
 
     def _watch_loop(self) -> None:
@@ -194,7 +212,7 @@ class Supervisor:
             if self.process.exitcode is not None and not self._stopping.is_set():
                 log.error("the sale writer process stopped (exit code %s); starting it again",
                           self.process.exitcode)
-                time.sleep(0.2)
+                time.sleep(0.2 if time.monotonic() - self._started > 10 else 2)  # not in a tight loop
                 self.process = self._start()
 
     def stop(self) -> None:
@@ -203,3 +221,4 @@ class Supervisor:
         if self.process.is_alive():
             self.process.terminate()
             self.process.join(5)
+        shutil.rmtree(os.path.dirname(self.address), ignore_errors=True)

@@ -1,12 +1,16 @@
 """The sale writer process (`canteen serve` on SQLite): server threads prepare a sale and
 the writer records it.  The answers are the same as when a server process records the
-sale itself — sales, replays, refusals with their reasons and new quotes — an
-unauthenticated peer is refused, and a writer that dies and restarts costs the till a
-retry, never a second sale."""
+sale itself — sales, replays, refusals with their reasons and new quotes, vouchers,
+ID numbers and one-time tickets — a peer without the key is refused and a silent one
+holds up nobody, and a writer that dies and restarts costs the till a retry, never a
+second sale."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -18,7 +22,7 @@ import pytest
 from sqlalchemy import text
 
 from pos.demo import DEMO_PASSWORD_SUFFIX
-from support import ServedProcesses, copy_sqlite
+from support import ServedProcesses, api_token, copy_sqlite
 
 sqlite_only = pytest.mark.parametrize("app", ["sqlite"], indirect=True)  # the writer serves SQLite files
 
@@ -39,6 +43,7 @@ def writer(app):
     db.sale_writer = None
     stop.set()
     thread.join(5)
+    shutil.rmtree(os.path.dirname(address), ignore_errors=True)
 
 
 def _count(app, sql: str, **params) -> int:
@@ -83,19 +88,38 @@ def test_sales_recorded_by_the_writer_answer_as_the_server_would(app, writer, ti
 
 
 @sqlite_only
+def test_a_one_time_ticket_is_spent_once_through_the_writer(app, writer, client, till):
+    from pos.clock import business_date
+
+    day = business_date(app.config["CANTEEN"].default_canteen.timezone)
+    r = client.post("/api/v1/tickets", json={"business_date": day.isoformat(), "count": 1},
+                    headers=api_token(client, "registrar"))
+    assert r.status_code == 201, r.get_json()
+    ticket = r.get_json()["tickets"][0]
+    welfare = [{"item_id": till.welfare["id"], "qty": 1}]
+    first = till.sell(welfare, {"scan": ticket["url"]}, due_fen=0)
+    assert first.status_code == 201 and first.get_json()["credential_kind"] == "ticket"
+    again = till.sell(welfare, {"scan": ticket["code"]}, due_fen=0)
+    assert again.status_code == 409 and again.get_json()["quote"]["subsidy_fen"] == 0  # nothing recorded
+
+
+@sqlite_only
 def test_a_peer_without_the_key_is_refused_and_the_writer_carries_on(app, writer, till):
     address, _ = writer
-    from pos.store.sale_writer import _socket
-
+    assert os.stat(os.path.dirname(address)).st_mode & 0o077 == 0  # only the server's user may enter
     with pytest.raises(AuthenticationError):
-        Client(_socket(address), family="AF_UNIX", authkey=os.urandom(32))
+        Client(address, family="AF_UNIX", authkey=os.urandom(32))
+    with socket.socket(socket.AF_UNIX) as silent:  # a peer that connects and says nothing
+        silent.connect(address)
+        with socket.socket(socket.AF_UNIX) as hangs_up:
+            hangs_up.connect(address)
     assert till.sell([{"item_id": till.item(name="荤素套餐")["id"], "qty": 1}]).status_code == 201
 
 
 def _writer_pid(server_pid: int) -> int:
-    """The `canteen serve` child listening on that server's sale writer socket (its name
-    carries the server's process id)."""
-    name = f"@canteen-sale-writer-{server_pid}-"
+    """The `canteen serve` child listening on that server's sale writer socket (its
+    directory's name carries the server's process id)."""
+    name = os.path.join(tempfile.gettempdir(), f"canteen-sale-writer-{server_pid}-")
     inodes = {int(f[6]) for f in (line.split() for line in Path("/proc/net/unix").read_text().splitlines()[1:])
               if len(f) > 7 and f[7].startswith(name)}
     children = [c for task in Path(f"/proc/{server_pid}/task").iterdir()
