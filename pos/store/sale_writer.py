@@ -175,10 +175,9 @@ class SaleWriterClient:
 
 
 def _process_main(address: str, authkey: bytes, parent: int) -> None:
-    """The writer process: it may be forked after the server installed its own signal
-    handlers, so it takes the defaults back.  SIGTERM (the supervisor stopping it) ends
-    it; Ctrl-C at a terminal reaches the whole process group, and the supervisor stops
-    the writer after the servers, so it is ignored here."""
+    """The writer process.  SIGTERM (the supervisor stopping it) ends it; Ctrl-C at a
+    terminal reaches the whole process group, and the supervisor stops the writer after
+    the servers, so it is ignored here."""
     import signal
 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -193,7 +192,9 @@ class Supervisor:
         import multiprocessing
 
         self.address, self.authkey = address, authkey
-        self._context = multiprocessing.get_context("fork")
+        # A fresh interpreter, not a fork: a restart happens from a thread of a process that
+        # runs other threads, and a forked child could inherit a lock one of them held.
+        self._context = multiprocessing.get_context("spawn")
         self._stopping = threading.Event()
         self.process = self._start()
         self._watch = threading.Thread(target=self._watch_loop, name="sale-writer-watch", daemon=True)
