@@ -359,10 +359,10 @@ def measure(args, levels: list[int], processes: int, server: str) -> None:
         from pos.cli import default_threads
 
         threads = args.threads or default_threads()
-        keepalive = [] if args.keepalive_requests is None else ["--keepalive-requests", str(args.keepalive_requests)]
-        keepalive += ["--no-sale-writer"] if args.no_sale_writer else []
+        options = [] if args.keepalive_requests is None else ["--keepalive-requests", str(args.keepalive_requests)]
+        options += ["--no-sale-writer"] if args.no_sale_writer else []
         proc = subprocess.Popen(canteen + ["serve", "--port", str(port), "--threads", str(threads),
-                                           "--processes", str(processes), "--server", server] + keepalive,
+                                           "--processes", str(processes), "--server", server] + options,
                                 env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             wait_up(port, proc)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from flask import Blueprint, jsonify, redirect, request, url_for
@@ -124,12 +123,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     )
     app.json.ensure_ascii = False
     app.config.update(test_config)
-    app.extensions["canteen_db"] = db = test_config.get("DATABASE") or Database(settings.database_url)
-    from pos.store import sale_writer
-
-    if os.environ.get(sale_writer.ADDRESS_ENV) and db.writer_lock is not None:  # `canteen serve`, SQLite file
-        db.sale_writer = sale_writer.SaleWriterClient(os.environ[sale_writer.ADDRESS_ENV],
-                                                      bytes.fromhex(os.environ[sale_writer.KEY_ENV]))
+    app.extensions["canteen_db"] = test_config.get("DATABASE") or Database(settings.database_url)
 
     from pos.auth import csrf, init_auth
     from pos.errors import register_error_handlers

@@ -44,13 +44,18 @@ class EndKeepAlive:
 
 
 def granian_app():
-    """granian's app factory (``pos.serving:granian_app``): :func:`pos.create_app`, and
-    when `canteen serve` set :data:`KEEPALIVE_REQUESTS_ENV` (several processes), the
-    keep-alive limit above."""
+    """granian's app factory (``pos.serving:granian_app``): :func:`pos.create_app`, with
+    what `canteen serve` set up for its workers in the environment: the keep-alive limit
+    above (several processes), and the sale writer process that records the sales
+    (a SQLite file, :mod:`pos.store.sale_writer`)."""
     from pos import create_app
+    from pos.store import sale_writer
 
     app = create_app()
     every = int(os.environ.get(KEEPALIVE_REQUESTS_ENV) or 0)
     if every > 0:
         app.wsgi_app = EndKeepAlive(app.wsgi_app, every)
+    if os.environ.get(sale_writer.ADDRESS_ENV):
+        app.extensions["canteen_db"].sale_writer = sale_writer.SaleWriterClient(
+            os.environ[sale_writer.ADDRESS_ENV], bytes.fromhex(os.environ[sale_writer.KEY_ENV]))
     return app

@@ -67,7 +67,7 @@ class GroupCommit:
                 batch = self._queue[:self.max_batch]
                 del self._queue[:len(batch)]
             try:
-                self._write(batch)
+                _write(self.database, batch)
             finally:
                 with self._cond:
                     for j in batch:
@@ -78,47 +78,40 @@ class GroupCommit:
             raise job.error
         return job.value
 
-    def run_batch(self, fns: list[Callable[[Fast], Any]]) -> list[tuple[Any, BaseException | None]]:
-        """Run ``fns`` now, in this thread, in one transaction (one savepoint each), and
-        return each one's (value, error).  For a caller that is the only writer of its
-        process and gathers the batch itself (:mod:`pos.store.sale_writer`)."""
-        jobs = [_Job(fn) for fn in fns]
-        with self._cond:
-            while self._busy:
-                self._cond.wait()
-            self._busy = True
-        try:
-            self._write(jobs)
-        finally:
-            with self._cond:
-                self._busy = False
-                self._cond.notify_all()
-        return [(job.value, job.error) for job in jobs]
 
-    def _write(self, batch: list[_Job]) -> None:
-        database = self.database
-        try:
-            with database.cursor() as fast, \
-                    database.writer_lock.held() if database.writer_lock is not None else nullcontext():
-                fast.execute("BEGIN IMMEDIATE")
-                try:
-                    for job in batch:
-                        fast.execute("SAVEPOINT sale_job")
-                        try:
-                            job.value = job.fn(fast)
-                        except Exception as e:  # noqa: BLE001 - handed to the job's own thread
-                            job.error = e
-                            fast.execute("ROLLBACK TO SAVEPOINT sale_job")
-                        fast.execute("RELEASE SAVEPOINT sale_job")
-                    fast.execute("COMMIT")
-                except BaseException:
-                    if fast.cursor.connection.in_transaction:
-                        fast.execute("ROLLBACK")
-                    raise
-        except Exception as e:  # noqa: BLE001 - the commit itself failed: nobody's sale is recorded
-            for job in batch:
-                if job.error is None:
-                    job.error, job.value = e, None
+def run_batch(database: Database, fns: list[Callable[[Fast], Any]]) -> list[tuple[Any, BaseException | None]]:
+    """Run ``fns`` now, in this thread, in one transaction (one savepoint each), and return
+    each one's (value, error): for a caller that gathers its batch itself (the sale writer
+    process, :mod:`pos.store.sale_writer`)."""
+    jobs = [_Job(fn) for fn in fns]
+    _write(database, jobs)
+    return [(job.value, job.error) for job in jobs]
+
+
+def _write(database: Database, batch: list[_Job]) -> None:
+    """One transaction for ``batch`` under the writer lock; each job in its own savepoint."""
+    try:
+        with database.cursor() as fast, \
+                database.writer_lock.held() if database.writer_lock is not None else nullcontext():
+            fast.execute("BEGIN IMMEDIATE")
+            try:
+                for job in batch:
+                    fast.execute("SAVEPOINT sale_job")
+                    try:
+                        job.value = job.fn(fast)
+                    except Exception as e:  # noqa: BLE001 - handed to the job's own thread
+                        job.error = e
+                        fast.execute("ROLLBACK TO SAVEPOINT sale_job")
+                    fast.execute("RELEASE SAVEPOINT sale_job")
+                fast.execute("COMMIT")
+            except BaseException:
+                if fast.cursor.connection.in_transaction:
+                    fast.execute("ROLLBACK")
+                raise
+    except Exception as e:  # noqa: BLE001 - the commit itself failed: nobody's sale is recorded
+        for job in batch:
+            if job.error is None:
+                job.error, job.value = e, None
 
 
 _writers: "weakref.WeakKeyDictionary[Database, GroupCommit]" = weakref.WeakKeyDictionary()

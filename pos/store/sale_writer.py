@@ -59,12 +59,11 @@ def serve(address: str, authkey: bytes, settings=None, stop: threading.Event | N
     (the one that started this writer process) is gone."""
     from pos.config import load_settings
     from pos.db import Database
-    from pos.store.group_commit import GroupCommit
+    from pos.store.group_commit import run_batch
     from pos.store.sales import record_sale
 
     settings = settings or load_settings()
     database = Database(settings.database_url)
-    writer = GroupCommit(database)
     if os.path.exists(address):  # left by a writer that was killed: this one replaces it
         os.unlink(address)
     listener = Listener(address, family="AF_UNIX")  # the key is checked per connection, below
@@ -115,7 +114,7 @@ def serve(address: str, authkey: bytes, settings=None, stop: threading.Event | N
                     conn.close()
             if not batch:
                 continue
-            results = writer.run_batch([
+            results = run_batch(database, [
                 (lambda fast, kw=kw: record_sale(session=fast, settings=settings, **kw)) for _, kw in batch])
             for (conn, _), (value, error) in zip(batch, results):
                 if error is not None and not isinstance(error, ApiError):

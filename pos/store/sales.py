@@ -57,6 +57,7 @@ _CLAIM_SQL = ("UPDATE free_meal_counters SET used = used + 1 "
 _RELEASE = text("UPDATE free_meal_counters SET used = used - 1 "
                 "WHERE canteen_id = :c AND business_date = :d AND used > 0").bindparams(bindparam("d", type_=Date))
 _NEXT_RECEIPT_SQL = "SELECT COALESCE(MAX(receipt_no), 0) + 1 FROM sales WHERE canteen_id = :c"
+_INSERT_VOID = _VOIDS.insert()
 
 
 class _SaleState(NamedTuple):
@@ -93,7 +94,6 @@ def _sale_state(fast: Fast, *, user_id: str, idempotency_key: str, canteen_id: s
         params.update(grants[1])
     row = fast.one(_sale_state_sql(grants[0] if grants is not None else "SELECT 0"), params)
     return _SaleState(row[0], row[1], row[2], bool(row[3]), *row[4:])
-_INSERT_VOID = _VOIDS.insert()
 
 
 # -- recording ---------------------------------------------------------------------------------
@@ -179,20 +179,16 @@ def prepare_sale(*, session: Session, settings: Settings, canteen_id: str, body:
 
 
 def record_sale(*, session: Session, settings: Settings, user: Any, canteen_id: str, idempotency_key: str,
-                body: dict, instant: datetime, address: str = "", prepared: PreparedSale | None = None
-                ) -> tuple[int, str]:
+                body: dict, instant: datetime, prepared: PreparedSale, address: str = "") -> tuple[int, str]:
     """Record one sale in the caller's write transaction; returns (status, JSON text).
 
     ``body`` is the validated request ``{lines, credential, due_fen, tender}``; ``user`` has
     ``id`` and ``username``; ``prepared`` is :func:`prepare_sale`'s result for the same
-    body and instant (worked out here when not given).  A repeated key with the same body
+    body and instant.  A repeated key with the same body
     answers the stored response verbatim; a refusal raises ApiError and must roll the
     transaction back.
     """
     chain = ledger.open_chain(session=session, canteen_id=canteen_id)
-    if prepared is None:
-        prepared = prepare_sale(session=session, settings=settings, canteen_id=canteen_id, body=body,
-                                instant=instant)
     fast = synced(session)
     moment = prepared.moment
     policy = policy_for(settings, moment.business_date)
@@ -419,9 +415,8 @@ def submit_sale(*, database, settings: Settings, user: Any, canteen_id: str, ide
     scanned = (body.get("credential") or {}).get("scan") is not None
     with database.session() if scanned else database.cursor() as s:
         prepared = prepare_sale(session=s, settings=settings, canteen_id=canteen_id, body=body, instant=instant)
+    sale = dict(user=user, canteen_id=canteen_id, idempotency_key=idempotency_key, body=body, instant=instant,
+                address=address, prepared=prepared)
     if database.sale_writer is not None:  # `canteen serve` on SQLite: the writer process records it
-        return database.sale_writer.record(user=user, canteen_id=canteen_id, idempotency_key=idempotency_key,
-                                           body=body, instant=instant, address=address, prepared=prepared)
-    return run_write(database, lambda session: record_sale(
-        session=session, settings=settings, user=user, canteen_id=canteen_id, idempotency_key=idempotency_key,
-        body=body, instant=instant, address=address, prepared=prepared))
+        return database.sale_writer.record(**sale)
+    return run_write(database, lambda session: record_sale(session=session, settings=settings, **sale))

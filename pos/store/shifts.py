@@ -41,13 +41,7 @@ def current_shift(*, session: Session, cashier_id: str, canteen_id: str | None =
     return session.execute(q).scalars().first()
 
 
-def open_shift_id(*, session: Session, cashier_id: str, canteen_id: str) -> str | None:
-    """The id of the cashier's open shift at this canteen (one indexed lookup, for the sale path)."""
-    from pos.store.fastsql import synced
-
-    return synced(session).scalar(OPEN_SHIFT_SQL, {"u": cashier_id, "c": canteen_id})
-
-
+# The cashier's open shift at a canteen (read with the sale's other checks, pos/store/sales.py).
 OPEN_SHIFT_SQL = "SELECT id FROM shifts WHERE cashier_id = :u AND closed_at IS NULL AND canteen_id = :c"
 
 

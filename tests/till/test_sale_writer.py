@@ -27,22 +27,35 @@ from support import ServedProcesses, api_token, copy_sqlite
 sqlite_only = pytest.mark.parametrize("app", ["sqlite"], indirect=True)  # the writer serves SQLite files
 
 
+class _Writer:
+    """A writer serving a test's database in a thread of this process."""
+
+    def __init__(self, app, address: str, key: bytes):
+        from pos.store import sale_writer
+
+        self.address, self.key, self.stop = address, key, threading.Event()
+        self.thread = threading.Thread(target=sale_writer.serve,
+                                       args=(address, key, app.config["CANTEEN"], self.stop), daemon=True)
+        self.thread.start()
+
+    def halt(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+
 @pytest.fixture
 def writer(app):
-    """A writer serving this test's database (in a thread of this process); the app's
-    sales go to it."""
+    """A writer for this test's database; the app's sales go to it."""
     from pos.store import sale_writer
 
     address, key = sale_writer.new_address()
-    stop = threading.Event()
-    thread = threading.Thread(target=sale_writer.serve, args=(address, key, app.config["CANTEEN"], stop), daemon=True)
-    thread.start()
+    running = [_Writer(app, address, key)]
     db = app.extensions["canteen_db"]
     db.sale_writer = sale_writer.SaleWriterClient(address, key)
-    yield address, key
+    yield address, key, running
     db.sale_writer = None
-    stop.set()
-    thread.join(5)
+    for w in running:
+        w.halt()
     shutil.rmtree(os.path.dirname(address), ignore_errors=True)
 
 
@@ -88,6 +101,29 @@ def test_sales_recorded_by_the_writer_answer_as_the_server_would(app, writer, ti
 
 
 @sqlite_only
+def test_with_the_writer_stopped_a_sale_is_a_503_and_its_retry_records_it_once(app, writer, till, monkeypatch):
+    """The sales really go to the writer: with it stopped, the till is told to try again
+    (nothing recorded); the retry with the same key, once a writer is back, records one sale."""
+    from pos.store import sale_writer
+
+    address, key, running = writer
+    lines = [{"item_id": till.item(name="荤素套餐")["id"], "qty": 1}]
+    assert till.sell(lines).status_code == 201
+    before = _count(app, "SELECT COUNT(*) FROM sales")
+    running[0].halt()
+    monkeypatch.setattr(sale_writer, "RECONNECT_SECONDS", 0.3)
+    sale_key = str(uuid.uuid4())
+    refused = till.sell(lines, key=sale_key)
+    assert refused.status_code == 503 and refused.get_json()["error"]["code"] == "recorder_unavailable"
+    assert _count(app, "SELECT COUNT(*) FROM sales") == before
+    running.append(_Writer(app, address, key))
+    retried = till.sell(lines, key=sale_key)
+    assert retried.status_code == 201
+    assert till.sell(lines, key=sale_key).get_data() == retried.get_data()
+    assert _count(app, "SELECT COUNT(*) FROM sales") == before + 1
+
+
+@sqlite_only
 def test_a_one_time_ticket_is_spent_once_through_the_writer(app, writer, client, till):
     from pos.clock import business_date
 
@@ -105,7 +141,7 @@ def test_a_one_time_ticket_is_spent_once_through_the_writer(app, writer, client,
 
 @sqlite_only
 def test_a_peer_without_the_key_is_refused_and_the_writer_carries_on(app, writer, till):
-    address, _ = writer
+    address = writer[0]
     assert os.stat(os.path.dirname(address)).st_mode & 0o077 == 0  # only the server's user may enter
     with pytest.raises(AuthenticationError):
         Client(address, family="AF_UNIX", authkey=os.urandom(32))
