@@ -238,6 +238,17 @@ CREATE INDEX subsidy_grants_by_day ON subsidy_grants (canteen_id, business_date)
 -- The daily free welfare meal cap, claimed with
 --   UPDATE free_meal_counters SET used = used + 1 WHERE ... AND used < cap
 -- in the same transaction as the sale.
+-- What the rules decided for each sale, granted or not: the policy version, the decision's
+-- code and its reason in both languages (why this benefit, or why none).  Written with
+-- the sale; never changed.
+CREATE TABLE sale_decisions (
+    sale_id        TEXT NOT NULL PRIMARY KEY REFERENCES sales (id),
+    policy_version TEXT NOT NULL,
+    code           TEXT NOT NULL,
+    reason_zh      TEXT NOT NULL,
+    reason_en      TEXT NOT NULL
+);
+
 CREATE TABLE free_meal_counters (
     canteen_id    TEXT    NOT NULL REFERENCES canteens (id),
     business_date DATE    NOT NULL,
@@ -318,5 +329,9 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_by_time ON audit_log (at);
 
+-- The versions this schema stands for: a new database is created at the latest; an older
+-- one is brought up to it by the files in pos/migrations (`canteen upgrade`).
 INSERT INTO schema_version (version, applied_at, description)
 VALUES (1, CURRENT_TIMESTAMP, 'initial schema');
+INSERT INTO schema_version (version, applied_at, description)
+VALUES (2, CURRENT_TIMESTAMP, 'sale decisions');

@@ -5,10 +5,10 @@
 Builds the same database as bench_sales_http.py (demo canteen, one registered senior per
 sale), signs in the demo cashier, opens a shift, and records sales one after another by
 calling the Flask app's WSGI entry directly (the full request path: sign-in check,
-validation, pricing, subsidy, group commit, response; no socket, no server).  Prints
-the CPU per sale, the part of it spent holding the SQLite writer (the group-commit batch,
-which caps throughput however many processes serve), and the sequential ceilings those
-imply.  Run it before and after a change to the sale path.
+validation, the recorder's write transaction, response; no socket, no server).  Prints
+the CPU per sale, the part of it spent in the write transaction (which holds the SQLite
+writer, and so caps throughput however many processes serve), and the sequential
+ceilings those imply.  Run it before and after a change to the sale path.
 """
 from __future__ import annotations
 
@@ -36,7 +36,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="canteen-bench-") as d:
         _, numbers = bench_sales_http.prepare(Path(d), warmup + args.sales)
         from pos import create_app
-        from pos.store import group_commit
 
         app = create_app()
         client = app.test_client()
@@ -65,16 +64,17 @@ def main() -> None:
                 raise SystemExit(f"sale refused: {status[0]} {body[:300]!r}")
 
         held = [0.0]
-        write = group_commit._write
+        recorder = app.extensions["canteen_recorder"]
+        record = recorder.record_sale
 
-        def timed_write(database, batch):
+        def timed_record(order, *, answer):
             t = time.thread_time()
             try:
-                write(database, batch)
+                return record(order, answer=answer)
             finally:
                 held[0] += time.thread_time() - t
 
-        group_commit._write = timed_write
+        recorder.record_sale = timed_record
         for number in numbers[:warmup]:
             sell(number)
         held[0] = 0.0
@@ -87,7 +87,7 @@ def main() -> None:
         app.extensions["canteen_db"].dispose()
     print(f"\nsale path in-process (no HTTP), {args.sales} sales one after another, SQLite WAL synchronous=FULL")
     print(f"CPU per sale: {cpu * 1000:.2f} ms (wall {wall * 1000:.2f} ms) -> one core's ceiling {1 / cpu:,.0f} sales/s")
-    print(f"  of which holding the writer (group-commit batch of one): {writer * 1000:.2f} ms "
+    print(f"  of which in the write transaction (holding the writer): {writer * 1000:.2f} ms "
           f"-> writer ceiling {1 / writer:,.0f} sales/s")
     print(f"  outside the writer (sign-in, validation, prices and diner lookup, response): "
           f"{(cpu - writer) * 1000:.2f} ms")

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pos.config import load_settings  # noqa: E402
 from pos.ids import new_id  # noqa: E402
-from pos.store import vouchers as vstore  # noqa: E402
+from pos.store import tokens  # noqa: E402
 from reports.printables import VoucherCard, qr_version, render_voucher_cards  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,9 +30,9 @@ BENEFITS = ["80岁以上长者 每餐立减¥7.00", "60岁以上长者 每餐立
 def cards(n: int, secret: str, base_url: str) -> list[VoucherCard]:
     out = []
     for i in range(n):
-        token = vstore.seal(secret_key=secret, kind=vstore.KIND_VOUCHER, row_id=new_id(), number=1 + i % 3)
-        code = vstore.new_code(vstore.VOUCHER_CODE_LENGTH)
-        out.append(VoucherCard(url=f"{base_url}/v/{token}", code=vstore.display_code(code),
+        token = tokens.seal(secret_key=secret, kind=tokens.KIND_VOUCHER, row_id=new_id(), number=1 + i % 3)
+        code = tokens.new_code(tokens.VOUCHER_CODE_LENGTH)
+        out.append(VoucherCard(url=f"{base_url}/v/{token}", code=tokens.display_code(code),
                                masked_name=NAMES[i % len(NAMES)], benefit=BENEFITS[i % len(BENEFITS)],
                                valid_until=date(2027, 3, 1), canteen="云鹭湾社区"))
     return out
@@ -77,7 +77,7 @@ def main() -> int:
     tokens = [c.url.rsplit("/", 1)[1] for c in deck]
     t0 = time.perf_counter()
     for tok in tokens:
-        vstore.open_token(secret_key=secret, token=tok)
+        tokens.open_token(secret_key=secret, token=tok)
     per = (time.perf_counter() - t0) / len(tokens) * 1e6
     print(f"token check (shape, key id, signature): {per:.1f} us each over {len(tokens)} tokens")
     # Timing depends on the machine and its load, so only the QR size fails the run.

@@ -6,12 +6,21 @@ decides who may use it.  tests/test_access.py walks every registered route with 
 role and anonymously and checks the answer against this table.
 
 Canteen scope (a cashier of one canteen cannot sell for another; an accountant sees only
-their community) is checked by the views with :func:`pos.auth.require_canteen`.
+their community) is the other half of "who may": :class:`Scope`, the one place it is
+decided, which the views apply to what a request names.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Iterable, Protocol
+
+from pos.store.refusal import Refusal
+
 PUBLIC = frozenset({"anonymous"})
-ROLES = ("cashier", "supervisor", "accountant", "registrar", "admin")
+#: The staff roles, with the names people call them (the English is in the catalogues).
+ROLE_NAMES = {"cashier": "收银员", "supervisor": "值班主管", "accountant": "会计", "registrar": "社区登记员",
+              "admin": "管理员"}
+ROLES = tuple(ROLE_NAMES)
 STAFF = frozenset(ROLES)
 TILL = frozenset({"cashier", "supervisor", "admin"})
 SUPERVISE = frozenset({"supervisor", "admin"})
@@ -94,3 +103,53 @@ def allowed(endpoint: str | None, role: str | None) -> bool | None:
     if roles is PUBLIC or "anonymous" in roles:
         return True
     return role in roles
+
+
+class _Canteen(Protocol):
+    code: str
+    community: str
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The canteens a member of staff may see and act for.
+
+    Staff tied to a canteen (cashiers, supervisors, most registrars) have that canteen;
+    staff tied to a community (accountants) have its canteens; an admin tied to neither
+    has the whole district.  Diners belong to a community: :attr:`diner_community`.
+    """
+
+    canteen_id: str | None
+    community: str | None
+
+    @classmethod
+    def of(cls, user) -> "Scope":
+        """The scope of ``user`` (anything with ``role``, ``canteen_id`` and ``community``)."""
+        if user.role == "admin" and user.canteen_id is None:
+            return cls(None, None)
+        return cls(user.canteen_id, user.community)
+
+    @property
+    def district_wide(self) -> bool:
+        return self.canteen_id is None and self.community is None
+
+    def allows(self, canteen: _Canteen) -> bool:
+        if self.canteen_id is not None:
+            return canteen.code == self.canteen_id
+        return self.community is None or canteen.community == self.community
+
+    def check(self, canteen: _Canteen) -> None:
+        """Refuse (``other_canteen`` / ``other_community``) a canteen outside the scope."""
+        if self.allows(canteen):
+            return
+        if self.canteen_id is not None:
+            raise Refusal("other_canteen", "不能操作其他食堂的数据", "this belongs to another canteen")
+        raise Refusal("other_community", "不能查看其他社区的数据", "this belongs to another community")
+
+    def canteens(self, canteens: Iterable[_Canteen]) -> list:
+        """The canteens of ``canteens`` inside the scope, in their order."""
+        return [c for c in canteens if self.allows(c)]
+
+    def diner_community(self, default: str) -> str | None:
+        """The community whose diners they may see and register: None for the district."""
+        return None if self.district_wide else (self.community or default)

@@ -1,14 +1,16 @@
-"""The clock: "now" in UTC, and the business date in the canteen's time zone.
+"""The clock: "now" in UTC, and the business moment (date and local time) where a canteen is.
 
 ``CANTEEN_NOW`` (ISO 8601 with an offset, e.g. ``2026-03-01T00:30:00+08:00``) fixes now
 for demos and tests.  The business date is the local date where the canteen is: a sale at
-00:30 Beijing time belongs to that day, although UTC still says yesterday.
+00:30 Beijing time belongs to that day, although UTC still says yesterday.  The rule
+itself is :func:`subsidies.business_day.business_moment`; this module only supplies "now".
 """
 from __future__ import annotations
 
 import os
 from datetime import date, datetime, time, timezone
-from zoneinfo import ZoneInfo
+
+from subsidies.business_day import business_moment
 
 
 class ClockError(ValueError):
@@ -34,14 +36,16 @@ def naive_utc(moment: datetime | None = None) -> datetime:
     return (moment or now_utc()).astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def local_now(tz: str, moment: datetime | None = None) -> datetime:
-    return (moment or now_utc()).astimezone(ZoneInfo(tz))
+def aware_utc(stored: datetime) -> datetime:
+    """A stored naive-UTC time as an aware UTC datetime."""
+    return stored.replace(tzinfo=timezone.utc)
 
 
 def business_date(tz: str, moment: datetime | None = None) -> date:
-    """The canteen's local date at ``moment`` (default now)."""
-    return local_now(tz, moment).date()
+    """The canteen's business date at ``moment`` (default now) in time zone ``tz``."""
+    return business_moment(moment or now_utc(), tz)[0]
 
 
 def local_time(tz: str, moment: datetime | None = None) -> time:
-    return local_now(tz, moment).time().replace(tzinfo=None)
+    """The canteen's wall-clock time at ``moment`` (default now) in time zone ``tz``."""
+    return business_moment(moment or now_utc(), tz)[1]

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from subsidies.policy import WORKER_CATEGORIES, AgeTier, MealPeriod, Policy, PolicyVersion
+from subsidies.policy import AgeTier, MealPeriod, Policy, PolicyError, PolicyVersion
+from subsidies.vocabulary import WORKER_CATEGORIES
 
 # Accepted only when CANTEEN_ENV=development (which `make run` sets).
 DEV_SECRET_KEY = "development-only-secret-key-do-not-use"
@@ -175,97 +176,83 @@ def _canteens(r: _Reader, raw: Any) -> tuple[CanteenConfig, ...]:
     return tuple(out)
 
 
+# Where each field of a policy version lives in config.toml.  The rules themselves are
+# checked by subsidies.policy when the version is built; this table only turns the path of
+# a field it complains about into the TOML key a person must fix.
+_TOML_KEYS = {
+    "free_meals_per_day": "free_meals.cap_per_day",
+    "welfare_categories": "free_meals.worker_categories",
+    "limit_per": "limit.per",
+    "meal_periods": "limit.periods",
+}
+
+
+def _toml_key(field_path: str) -> str:
+    head, sep, rest = field_path.partition("[")
+    if not sep:
+        head, sep, rest = field_path.partition(".")
+    return _TOML_KEYS.get(head, head) + sep + rest
+
+
 def _policy_version(r: _Reader, v: dict, p: str) -> PolicyVersion:
+    """Map one [[policy]] block onto a PolicyVersion (the version checks its own rules)."""
     r.unknown_keys(v, {"version", "effective_from", "age_tiers", "residency_required",
                        "walk_in_id_counts_as_resident", "free_meals", "limit"}, p)
     version = r.get(v, "version", f"{p}.version", str)
-    if not version.strip():
-        raise r.fail(f"{p}.version", "must not be empty")
     effective = r.get(v, "effective_from", f"{p}.effective_from", date, describe="a date (YYYY-MM-DD, unquoted)")
-    if not isinstance(effective, date) or hasattr(effective, "hour"):
-        raise r.fail(f"{p}.effective_from", f"must be a date (YYYY-MM-DD, unquoted), got {effective!r}")
-    raw_tiers = r.get(v, "age_tiers", f"{p}.age_tiers", list)
     tiers = []
-    for i, t in enumerate(raw_tiers):
+    for i, t in enumerate(r.get(v, "age_tiers", f"{p}.age_tiers", list)):
         tp = f"{p}.age_tiers[{i}]"
         if not isinstance(t, dict):
             raise r.fail(tp, f"must be a table {{ min_age = 60, discount_fen = 300 }}, got {t!r}")
         r.unknown_keys(t, {"min_age", "discount_fen"}, tp)
-        min_age = r.whole(t, "min_age", f"{tp}.min_age", minimum=1, what="years")
-        if min_age > 130:
-            raise r.fail(f"{tp}.min_age", f"must be at most 130 years, got {min_age}")
-        discount = r.whole(t, "discount_fen", f"{tp}.discount_fen", minimum=1, what="fen")
-        if tiers and min_age <= tiers[-1].min_age:
-            raise r.fail(f"{tp}.min_age", f"must be greater than the tier before it ({tiers[-1].min_age}): "
-                                         f"list tiers in increasing age without overlap, got {min_age}")
-        if tiers and discount < tiers[-1].discount_fen:
-            raise r.fail(f"{tp}.discount_fen", f"must not be smaller than the younger tier's ({tiers[-1].discount_fen}), got {discount}")
-        tiers.append(AgeTier(min_age, discount))
-    residency = r.get(v, "residency_required", f"{p}.residency_required", bool, default=True)
-    walk_in = r.get(v, "walk_in_id_counts_as_resident", f"{p}.walk_in_id_counts_as_resident", bool, default=False)
-
+        tiers.append(AgeTier(r.get(t, "min_age", f"{tp}.min_age", object),
+                             r.get(t, "discount_fen", f"{tp}.discount_fen", object)))
     fm = r.table(v, "free_meals", f"{p}.free_meals", required=False)
     r.unknown_keys(fm, {"worker_categories", "cap_per_day"}, f"{p}.free_meals")
-    cats = r.get(fm, "worker_categories", f"{p}.free_meals.worker_categories", list, default=list(WORKER_CATEGORIES))
-    for i, cat in enumerate(cats):
-        if cat not in WORKER_CATEGORIES:
-            raise r.fail(f"{p}.free_meals.worker_categories[{i}]",
-                         f"is not a known worker category ({', '.join(WORKER_CATEGORIES)}), got {cat!r}")
-    cap = r.whole(fm, "cap_per_day", f"{p}.free_meals.cap_per_day", minimum=0, what="meals", default=40)
-
     lim = r.table(v, "limit", f"{p}.limit", required=False)
     r.unknown_keys(lim, {"per", "periods"}, f"{p}.limit")
-    per = r.get(lim, "per", f"{p}.limit.per", str, default="day")
-    if per not in ("day", "period"):
-        raise r.fail(f"{p}.limit.per", f"must be \"day\" or \"period\", got {per!r}")
     periods = []
     for i, m in enumerate(r.get(lim, "periods", f"{p}.limit.periods", list, default=[])):
         mp = f"{p}.limit.periods[{i}]"
         if not isinstance(m, dict):
             raise r.fail(mp, f"must be a table {{ name = \"lunch\", start = \"10:30\", end = \"14:00\" }}, got {m!r}")
         r.unknown_keys(m, {"name", "start", "end"}, mp)
-        name = r.get(m, "name", f"{mp}.name", str)
-        if not name.strip():
-            raise r.fail(f"{mp}.name", "must not be empty")
-        start = _clock_time(r, m.get("start"), f"{mp}.start")
-        end = _clock_time(r, m.get("end"), f"{mp}.end")
-        if end <= start:
-            raise r.fail(f"{mp}.end", f"must be after start ({start:%H:%M}), got {end:%H:%M}")
-        if periods and start < periods[-1].end:
-            raise r.fail(f"{mp}.start", f"overlaps the period before it (ends {periods[-1].end:%H:%M}), got {start:%H:%M}")
-        periods.append(MealPeriod(name, start, end))
-    if per == "period" and not periods:
-        raise r.fail(f"{p}.limit.periods", "must list the meal periods when limit.per = \"period\"")
-    return PolicyVersion(
-        version=version, effective_from=effective, age_tiers=tuple(tiers),
-        residency_required=residency, walk_in_id_counts_as_resident=walk_in,
-        welfare_categories=frozenset(cats), free_meals_per_day=cap,
-        limit_per=per, meal_periods=tuple(periods),
-    )
+        periods.append(MealPeriod(r.get(m, "name", f"{mp}.name", str), _clock_time(r, m.get("start"), f"{mp}.start"),
+                                  _clock_time(r, m.get("end"), f"{mp}.end")))
+    try:
+        return PolicyVersion(
+            version=version, effective_from=effective, age_tiers=tuple(tiers),
+            residency_required=v.get("residency_required", True),
+            walk_in_id_counts_as_resident=v.get("walk_in_id_counts_as_resident", False),
+            welfare_categories=tuple(r.get(fm, "worker_categories", f"{p}.free_meals.worker_categories", list,
+                                           default=list(WORKER_CATEGORIES))),
+            free_meals_per_day=fm.get("cap_per_day", 40),
+            limit_per=lim.get("per", "day"), meal_periods=tuple(periods))
+    except PolicyError as e:
+        first = e.problems[0]
+        raise r.fail(f"{p}.{_toml_key(first.path)}", first.message) from None
 
 
 def _policy(r: _Reader, raw: Any) -> Policy:
     if raw is None:
         raise r.fail("policy", "is missing: add a [[policy]] block with version, effective_from and age_tiers")
     if isinstance(raw, dict):
-        versions = [_policy_version(r, raw, "policy")]
-    elif isinstance(raw, list) and raw:
-        versions = []
-        for i, v in enumerate(raw):
-            p = "policy" if len(raw) == 1 else f"policy[{i}]"
-            if not isinstance(v, dict):
-                raise r.fail(p, f"must be a table, got {v!r}")
-            versions.append(_policy_version(r, v, p))
-    else:
+        raw = [raw]
+    if not isinstance(raw, list) or not raw:
         raise r.fail("policy", "must be one or more [[policy]] blocks")
-    for i in range(1, len(versions)):
-        if versions[i].effective_from <= versions[i - 1].effective_from:
-            raise r.fail(f"policy[{i}].effective_from",
-                         f"must be later than the version before it ({versions[i - 1].effective_from}); "
-                         f"list versions oldest first, got {versions[i].effective_from}")
-        if versions[i].version in {v.version for v in versions[:i]}:
-            raise r.fail(f"policy[{i}].version", f"repeats version {versions[i].version!r}")
-    return Policy(tuple(versions))
+    paths = ["policy" if len(raw) == 1 else f"policy[{i}]" for i in range(len(raw))]
+    versions = []
+    for p, v in zip(paths, raw):
+        if not isinstance(v, dict):
+            raise r.fail(p, f"must be a table, got {v!r}")
+        versions.append(_policy_version(r, v, p))
+    try:
+        return Policy(tuple(versions))
+    except PolicyError as e:
+        first = e.problems[0]
+        index, _, rest = first.path.removeprefix("versions[").partition("]")
+        raise r.fail(paths[int(index)] + rest, first.message) from None
 
 
 def _secret(env: Mapping[str, str], name: str, dev_default: str, development: bool) -> str:

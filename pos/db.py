@@ -1,38 +1,39 @@
-"""Database engines and sessions.
+"""Database engines, sessions and transactions; the schema and its upgrades.
 
 SQLite: WAL, foreign keys on, synchronous=FULL, a busy timeout, and write transactions
 that start with BEGIN IMMEDIATE (a deferred transaction that reads and then writes fails
-with "database is locked" when two tills sell at once).  Write transactions also take a
-writer lock shared by every thread and process using the file (:class:`WriterLock`), so a
-waiting writer is woken the moment the previous one commits instead of polling in
-SQLite's busy handler, which sleeps up to 100 ms between tries.  PostgreSQL via psycopg 3.
+with "database is locked" when two tills sell at once).  When the app is wired with a
+writer lock (:mod:`pos.recording.sqlite_writer_lock`), every write transaction holds it
+from before BEGIN until after COMMIT.  PostgreSQL via psycopg 3.
 
-schema.sql is the source of truth; :func:`init_schema` runs it unchanged on both engines.
+Two ways in: :meth:`Database.session` / :meth:`Database.transaction` give a SQLModel
+session (the registry, the back office, reports); :meth:`Database.tx` gives a
+:class:`pos.store.tx.Tx` on one pooled connection (the sale path).  A ``tx`` ends with
+COMMIT even when it only read: on PostgreSQL a ROLLBACK makes psycopg drop the
+connection's prepared statements, which the sale path reuses from sale to sale.
+
+schema.sql is the source of truth for a new database (:func:`init_schema`); an existing
+one is brought up to date by the numbered files in ``pos/migrations`` (:func:`upgrade_schema`).
 """
 from __future__ import annotations
 
-import os
 import re
-import threading
-import weakref
+import time
 from contextlib import contextmanager, nullcontext
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator, Protocol
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import event, exc, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-try:
-    import fcntl
-except ImportError:  # not POSIX: threads of one process still queue on the thread lock
-    fcntl = None  # type: ignore[assignment]
-
-if TYPE_CHECKING:
-    from pos.store.fastsql import Fast
+from pos.store.tx import Tx
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
+PING_AFTER_IDLE_S = 10.0  # a pooled PostgreSQL connection idle longer than this is checked before use
 _BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
 
 
@@ -40,13 +41,30 @@ class DatabaseExists(Exception):
     """init refused: the database already holds the canteen schema."""
 
 
+class SchemaError(Exception):
+    """The database's schema version is not the one this code was written for."""
+
+
+class WriterLock(Protocol):
+    def held(self): ...
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file of a ``sqlite:///`` URL, or None (not SQLite, or in memory)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[1] if "///" in url else ""
+    path = path.split("?", 1)[0]
+    return path if path and path != ":memory:" else None
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
+        path = sqlite_file(url)
+        if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            # Every server thread may hold a connection at once (a read while the group
-            # commit writes); a smaller pool would close and reopen connections under load.
+            # Every server thread may hold a connection at once (a read while another
+            # thread writes); a smaller pool would close and reopen connections under load.
             kwargs.setdefault("pool_size", 20)
             kwargs.setdefault("max_overflow", 20)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
@@ -54,7 +72,7 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn, _record):
-            # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred).
+            # Transactions are begun explicitly (pysqlite's own BEGIN would be deferred).
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
@@ -65,167 +83,104 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            # Straight to the driver: this runs for every transaction, and a statement
-            # through SQLAlchemy's execution machinery costs several times more.
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
             conn.connection.driver_connection.execute(_BEGIN[mode])
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine)
+    return engine
 
 
-class WriterLock:
-    """One SQLite writer at a time across the threads and processes of one database file.
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it has been idle a while (a server
+    restart shows there), instead of a round trip before every use."""
 
-    A ``flock`` on a small file beside the database: the kernel queues the waiters and
-    wakes the next one when the holder commits.  Re-entrant within a thread (a nested
-    write transaction still meets SQLite's own lock, as before).  The file is opened
-    again after a fork, because a lock taken through an inherited descriptor would be
-    shared with the parent."""
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn, record):
+        record.info["idle_since"] = time.monotonic()
 
-    def __init__(self, path: str):
-        self.path = path
-        self._thread_lock = threading.RLock()
-        self._depth = 0
-        self._fd: int | None = None
-        self._pid = 0
-
-    @contextmanager
-    def held(self) -> Iterator[None]:
-        with self._thread_lock:
-            if self._depth == 0:
-                self._acquire()
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self._release()
-
-    def _acquire(self) -> None:
-        if fcntl is None:
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, _proxy):
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
             return
-        if self._pid != os.getpid():
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-
-    def _release(self) -> None:
-        if fcntl is not None and self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-
-def _sqlite_file(url: str) -> str | None:
-    path = url.split("///", 1)[1] if "///" in url else ""
-    path = path.split("?", 1)[0]
-    return path if path and path != ":memory:" else None
+        try:
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            dbapi_conn.commit()
+        except Exception as e:  # noqa: BLE001 - any failure: the pool opens a fresh connection
+            raise exc.DisconnectionError() from e
 
 
 class Database:
-    """One engine per app; short sessions per request or per command."""
+    """One engine per app; short sessions or transactions per request or command."""
 
-    def __init__(self, url: str, **engine_kwargs):
+    def __init__(self, url: str, *, writer_lock: WriterLock | None = None, **engine_kwargs):
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.is_sqlite = url.startswith("sqlite")
+        self.writer_lock = writer_lock
         self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-        path = _sqlite_file(url) if self.is_sqlite else None
-        self.writer_lock = WriterLock(path + ".writer-lock") if path else None
-        # SQLite file: each thread keeps one driver connection for cursor() (see there).
-        self._kept = threading.local() if path else None
-        self._kept_all: "weakref.WeakSet[_KeptConnection]" = weakref.WeakSet()
-        # Set by the app under `canteen serve` on a SQLite file: sales are recorded by the
-        # writer process (pos.store.sale_writer.SaleWriterClient).
-        self.sale_writer = None
+        self._integrity_error = self.engine.dialect.loaded_dbapi.IntegrityError
 
     def session(self) -> Session:
         """A session for reading (deferred transaction on SQLite)."""
         return Session(self.engine, expire_on_commit=False)
 
-    @contextmanager
-    def cursor(self) -> Iterator["Fast"]:
-        """A :class:`pos.store.fastsql.Fast` cursor on a pooled driver connection, outside
-        any session and ORM, for the hot paths (sign-in by token, the sale).  No transaction
-        is begun: on SQLite each statement stands alone and reads the latest commit, unless
-        the caller sends BEGIN … COMMIT itself (the group commit does).  Anything that needs
-        the ORM takes :meth:`session` or :meth:`transaction`."""
-        from pos.store.fastsql import Fast
-
-        kept = self._kept_connection()
-        if kept is not None:
-            # On a SQLite file each thread keeps its connection between calls: checking a
-            # connection out of the pool and back in (with its reset) cost about a tenth of
-            # a sale's time under the interpreter lock.  A fresh cursor per call, closed
-            # after, leaves no statement (and so no read snapshot) open between requests.
-            kept.busy = True
-            cursor = kept.driver.cursor()
-            try:
-                yield Fast.on_cursor(cursor, sqlite=True, integrity_error=kept.integrity_error)
-            finally:
-                cursor.close()
-                if kept.driver.in_transaction:  # a caller's BEGIN left open by an error
-                    kept.driver.rollback()
-                kept.busy = False
-            return
-        conn = self.engine.raw_connection()
-        try:
-            yield Fast.on_driver(conn.driver_connection, sqlite=self.is_sqlite,
-                                 integrity_error=self.engine.dialect.loaded_dbapi.IntegrityError)
-        finally:
-            conn.close()
-
-    def _kept_connection(self) -> "_KeptConnection | None":
-        """This thread's kept connection, free for use; None to take one from the pool (not a
-        SQLite file, or the thread's own connection is in use by an enclosing call)."""
-        if self._kept is None:
-            return None
-        kept = getattr(self._kept, "connection", None)
-        if kept is None or kept.pid != os.getpid():  # first use in this thread, or a forked child
-            kept = self._kept.connection = _KeptConnection(self.engine)
-            self._kept_all.add(kept)
-        return None if kept.busy else kept
+    def _lock(self):
+        return self.writer_lock.held() if self.writer_lock is not None else nullcontext()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A write transaction: BEGIN IMMEDIATE on SQLite; commits on success, rolls back
-        everything on any exception.  On a SQLite file the writer lock is held from
-        before BEGIN until after COMMIT."""
-        with self.writer_lock.held() if self.writer_lock is not None else nullcontext():
+        """A write transaction with a session: BEGIN IMMEDIATE on SQLite; commits on
+        success, rolls back everything on any exception."""
+        with self._lock():
             with Session(self._write_engine, expire_on_commit=False) as session:
                 with session.begin():
                     yield session
 
+    @contextmanager
+    def tx(self, *, write: bool = False) -> Iterator[Tx]:
+        """A :class:`Tx` on one pooled connection: committed when the block ends, rolled
+        back on any exception.  ``write``: BEGIN IMMEDIATE on SQLite, under the writer
+        lock when there is one."""
+        with self._lock() if write else nullcontext():
+            pooled = self.engine.raw_connection()
+            try:
+                driver = pooled.driver_connection
+                cursor = driver.cursor()
+                tx = Tx(cursor, sqlite=self.is_sqlite, integrity_error=self._integrity_error)
+                if self.is_sqlite:
+                    cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+                try:
+                    yield tx
+                except BaseException:
+                    driver.rollback() if not self.is_sqlite else _sqlite_rollback(driver)
+                    raise
+                if self.is_sqlite:
+                    cursor.execute("COMMIT")
+                else:
+                    driver.commit()
+                cursor.close()
+            finally:
+                pooled.close()
+
     def dispose(self) -> None:
-        for kept in list(self._kept_all):
-            if kept.pid == os.getpid() and not kept.busy:  # a busy one goes back when its thread ends
-                kept.close()
-        self._kept_all.clear()
-        if self._kept is not None:
-            self._kept = threading.local()
         self.engine.dispose()
 
 
-class _KeptConnection:
-    """A pooled connection one thread keeps for :meth:`Database.cursor`.  It goes back to
-    the pool when the thread ends (the thread's locals are dropped) or at dispose."""
+def _sqlite_rollback(driver) -> None:
+    if driver.in_transaction:
+        driver.execute("ROLLBACK")
 
-    def __init__(self, engine: Engine):
-        self.pool_connection = engine.raw_connection()
-        self.driver = self.pool_connection.driver_connection
-        self.integrity_error = engine.dialect.loaded_dbapi.IntegrityError
-        self.pid, self.busy = os.getpid(), False
-        self._finalizer = weakref.finalize(self, self.pool_connection.close)
 
-    def close(self) -> None:
-        self._finalizer()
-
+# -- the schema ----------------------------------------------------------------------------------
 
 def schema_statements(sql: str | None = None) -> list[str]:
-    """schema.sql split into statements (comments removed)."""
+    """schema.sql (or ``sql``) split into statements, comments removed."""
     sql = SCHEMA_PATH.read_text(encoding="utf-8") if sql is None else sql
     without_comments = "\n".join(re.sub(r"--.*$", "", line) for line in sql.splitlines())
     return [s.strip() for s in without_comments.split(";") if s.strip()]
@@ -256,3 +211,54 @@ def init_schema(engine: Engine, *, force: bool = False) -> None:
     with engine.begin() as conn:
         for stmt in schema_statements():
             conn.exec_driver_sql(stmt)
+
+
+def migrations() -> list[tuple[int, str, Path]]:
+    """The upgrade files ``pos/migrations/NNNN_what.sql`` as (version, description, path), in order."""
+    out = []
+    for path in sorted(MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        number, _, name = path.stem.partition("_")
+        out.append((int(number), name.replace("_", " "), path))
+    return out
+
+
+def code_schema_version() -> int:
+    """The schema version this code expects: schema.sql's, which is the last upgrade's."""
+    versions = [int(v) for v in re.findall(r"VALUES \((\d+), CURRENT_TIMESTAMP",
+                                           SCHEMA_PATH.read_text(encoding="utf-8"))]
+    return max(versions)
+
+
+def database_schema_version(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT MAX(version) FROM schema_version")).scalar() or 0
+
+
+def check_schema_version(engine: Engine) -> None:
+    """Refuse (SchemaError, one line) a database older or newer than this code."""
+    found, expected = database_schema_version(engine), code_schema_version()
+    if found < expected:
+        raise SchemaError(f"the database is at schema version {found}, this release needs {expected}: "
+                          f"run `canteen upgrade` first (back the database up before)")
+    if found > expected:
+        raise SchemaError(f"the database is at schema version {found}, newer than this release "
+                          f"({expected}): run the release that wrote it")
+
+
+def upgrade_schema(engine: Engine) -> list[int]:
+    """Apply the upgrade files newer than the database's version, in order, in one
+    transaction; returns the versions applied (empty when already current)."""
+    current = database_schema_version(engine)
+    expected = code_schema_version()
+    if current > expected:
+        check_schema_version(engine)
+    pending = [(v, name, path) for v, name, path in migrations() if v > current]
+    if not pending:
+        return []
+    with engine.begin() as conn:
+        for version, name, path in pending:
+            for stmt in schema_statements(path.read_text(encoding="utf-8")):
+                conn.exec_driver_sql(stmt)
+            conn.execute(text("INSERT INTO schema_version (version, applied_at, description) VALUES (:v, :at, :d)"),
+                         {"v": version, "at": datetime.now(timezone.utc).replace(tzinfo=None), "d": name})
+    return [v for v, _, _ in pending]

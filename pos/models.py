@@ -220,6 +220,15 @@ class SubsidyGrant(_Chained, table=True):
     voided: bool = False
 
 
+class SaleDecision(SQLModel, table=True):
+    __tablename__ = "sale_decisions"
+    sale_id: str = Field(primary_key=True, foreign_key="sales.id")
+    policy_version: str
+    code: str
+    reason_zh: str
+    reason_en: str
+
+
 class FreeMealCounter(SQLModel, table=True):
     __tablename__ = "free_meal_counters"
     canteen_id: str = Field(primary_key=True, foreign_key="canteens.id")

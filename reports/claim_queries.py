@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 from sqlalchemy import and_, case, false, func, or_, select, true
 from sqlmodel import Session
 
-from reports.queries import (CO, DC, FM, KINDS, CanteenInfo, Check, D, G, S, _int, canonical_json, pseudonym,
+from reports.queries import (CO, DC, FM, CanteenInfo, Check, D, G, S, _int, canonical_json, pseudonym,
                              sha256_text)
 from pos.models import Canteen
 
@@ -351,10 +351,6 @@ def grant_rows(*, session: Session, canteens: tuple[CanteenInfo, ...], month: da
     for r in result:
         yield GrantRow(r[0], names[r[0]], r[1], r[2], r[3], pseudonym(r[4]), r[5] or "", r[6], r[7], r[8], r[9],
                        r[10], bool(r[11]), bool(r[12]))
-
-
-KIND_NAMES = {"age_tier": ("老龄立减", "age discount"), "free_meal": ("公益免费餐", "free welfare meal")}
-assert set(KIND_NAMES) == set(KINDS)
 
 
 @dataclass(frozen=True)

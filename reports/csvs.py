@@ -9,25 +9,69 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-from reports.claim_queries import ClaimReport, GrantRow
+from reports.claim_queries import ClaimDay, ClaimReport, GrantRow
 from reports.layout import local
 from subsidies.money import plain_yuan
+from subsidies.vocabulary import SUBSIDY_KIND_NAMES, name_of
 
 CSV = "text/csv; charset=utf-8"
 BOM = "\ufeff"
-KIND_ZH = {"age_tier": "老龄立减", "free_meal": "公益免费餐"}
-GRANT_HEADER = ("食堂编号", "食堂", "营业日", "时间", "单号", "就餐者（假名）", "身份证（掩码）", "补贴类别", "政策版本", "规则",
-                "餐段", "补贴金额（元）", "是否作废", "申领金额（元）", "日结状态")
-SUMMARY_HEADER = ("食堂编号", "食堂", "营业日", "日结状态", "立减笔数", "立减金额（元）", "免费餐笔数", "免费餐金额（元）",
-                  "当日申领合计（元）", "已完成销售笔数")
+
+
+class Column(NamedTuple):
+    """A CSV column: its header, how a row's cell is made and (for the summary) the
+    total row's cell.  Each file's columns are listed once, header beside cell, so the
+    two cannot drift apart."""
+
+    header: str
+    cell: Callable[..., Any]
+    total: Callable[[ClaimReport], Any] | None = None
+
+
+#: The per-grant CSV, one row per grant; ``cell(grant, tz)``.
+GRANT_COLUMNS = (
+    Column("食堂编号", lambda g, tz: g.canteen),
+    Column("食堂", lambda g, tz: g.canteen_name),
+    Column("营业日", lambda g, tz: g.business_date.isoformat()),
+    Column("时间", lambda g, tz: local(g.granted_at, tz)),
+    Column("单号", lambda g, tz: g.receipt_no),
+    Column("就餐者（假名）", lambda g, tz: g.diner),
+    Column("身份证（掩码）", lambda g, tz: g.masked_id),
+    Column("补贴类别", lambda g, tz: name_of(SUBSIDY_KIND_NAMES, g.kind)),
+    Column("政策版本", lambda g, tz: g.policy_version),
+    Column("规则", lambda g, tz: g.rule_id),
+    Column("餐段", lambda g, tz: g.period),
+    Column("补贴金额（元）", lambda g, tz: plain_yuan(g.amount_fen)),
+    Column("是否作废", lambda g, tz: "是" if g.voided else "否"),
+    Column("申领金额（元）", lambda g, tz: plain_yuan(g.claimed_fen)),
+    Column("日结状态", lambda g, tz: "已日结" if g.closed else "暂定"),
+)
+#: The summary CSV, one row per canteen and business date; ``cell(day, canteen_name)``.
+SUMMARY_COLUMNS = (
+    Column("食堂编号", lambda x, name: x.canteen, lambda r: "合计"),
+    Column("食堂", lambda x, name: name, lambda r: r.scope),
+    Column("营业日", lambda x, name: x.business_date.isoformat(), lambda r: f"{r.data.month:%Y-%m}"),
+    Column("日结状态", lambda x, name: "已日结" if x.closed else "暂定",
+           lambda r: "暂定" if r.data.provisional else "已日结"),
+    Column("立减笔数", lambda x, name: x.age_count, lambda r: r.data.age_count),
+    Column("立减金额（元）", lambda x, name: plain_yuan(x.age_fen), lambda r: plain_yuan(r.data.age_fen)),
+    Column("免费餐笔数", lambda x, name: x.free_count, lambda r: r.data.free_count),
+    Column("免费餐金额（元）", lambda x, name: plain_yuan(x.free_fen), lambda r: plain_yuan(r.data.free_fen)),
+    Column("当日申领合计（元）", lambda x, name: plain_yuan(x.total_fen), lambda r: plain_yuan(r.data.total_fen)),
+    Column("已完成销售笔数", lambda x, name: x.sales, lambda r: sum(x.sales for x in r.data.days)),
+)
+GRANT_HEADER = tuple(c.header for c in GRANT_COLUMNS)
+SUMMARY_HEADER = tuple(c.header for c in SUMMARY_COLUMNS)
 
 
 def _grant_cells(g: GrantRow, tz: str) -> tuple:
-    return (g.canteen, g.canteen_name, g.business_date.isoformat(), local(g.granted_at, tz), g.receipt_no, g.diner,
-            g.masked_id, KIND_ZH.get(g.kind, g.kind), g.policy_version, g.rule_id, g.period, plain_yuan(g.amount_fen),
-            "是" if g.voided else "否", plain_yuan(g.claimed_fen), "已日结" if g.closed else "暂定")
+    return tuple(c.cell(g, tz) for c in GRANT_COLUMNS)
+
+
+def _summary_cells(day: ClaimDay, canteen_name: str) -> tuple:
+    return tuple(c.cell(day, canteen_name) for c in SUMMARY_COLUMNS)
 
 
 def iter_grants_csv(rows: Iterable[GrantRow], tz: str, chunk_rows: int = 2000) -> Iterator[bytes]:
@@ -66,11 +110,7 @@ def summary_csv(report: ClaimReport) -> tuple[str, str, bytes]:
     writer = csv.writer(buf)
     writer.writerow(SUMMARY_HEADER)
     for x in d.days:
-        writer.writerow((x.canteen, names[x.canteen], x.business_date.isoformat(), "已日结" if x.closed else "暂定",
-                         x.age_count, plain_yuan(x.age_fen), x.free_count, plain_yuan(x.free_fen),
-                         plain_yuan(x.total_fen), x.sales))
-    writer.writerow(("合计", report.scope, f"{d.month:%Y-%m}", "暂定" if d.provisional else "已日结", d.age_count,
-                     plain_yuan(d.age_fen), d.free_count, plain_yuan(d.free_fen), plain_yuan(d.total_fen),
-                     sum(x.sales for x in d.days)))
+        writer.writerow(_summary_cells(x, names[x.canteen]))
+    writer.writerow(tuple(c.total(report) for c in SUMMARY_COLUMNS))
     scope = d.canteens[0].code if len(d.canteens) == 1 else "community"
     return f"claim-{scope}-{d.month:%Y-%m}-summary.csv", CSV, buf.getvalue().encode("utf-8")

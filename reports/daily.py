@@ -14,9 +14,16 @@ from reports.charts import hourly_sales_chart
 from reports.layout import LedgerTable, PdfRenderer, local, para, table
 from reports.queries import DailyReport
 from subsidies.money import yuan
+from subsidies.vocabulary import SUBSIDY_KIND_NAMES, TENDER_NAMES, name_of
 
-KIND_ZH = {"age_tier": "老龄立减", "free_meal": "公益免费餐"}
-TENDER_ZH = {"cash": "现金", "wechat": "微信", "alipay": "支付宝", "free": "免付（全额补贴）"}
+
+def kind_zh(kind: str) -> str:
+    """A subsidy kind's Chinese name (the reports are for the community's accountant)."""
+    return name_of(SUBSIDY_KIND_NAMES, kind)
+
+
+def tender_zh(method: str) -> str:
+    return name_of(TENDER_NAMES, method)
 
 
 def checks_table(checks, font: str):
@@ -85,10 +92,10 @@ class DailyRenderer(PdfRenderer):
         rows = [("销售笔数（已完成）", f"{s.sales:,}", "营业额（原价合计）", yuan(s.gross_fen)),
                 ("补贴合计", yuan(s.subsidy_fen), "实收（应收合计）", yuan(s.due_fen))]
         for k in s.by_kind:
-            rows.append((f"其中{KIND_ZH[k.kind]}（笔）", f"{k.count:,}", f"{KIND_ZH[k.kind]}金额", yuan(k.amount_fen)))
+            rows.append((f"其中{kind_zh(k.kind)}（笔）", f"{k.count:,}", f"{kind_zh(k.kind)}金额", yuan(k.amount_fen)))
         rows.append(("作废（笔）", f"{s.voided_sales:,}", "作废原价合计", yuan(s.voided_gross_fen)))
         rows.append(("公益免费餐已用 / 上限", f"{f.used} / {f.cap}", "免费餐剩余", f"{max(f.cap - f.used, 0)}"))
-        tenders = [(TENDER_ZH[t.method], f"{t.count:,}", yuan(t.due_fen), yuan(t.tendered_fen), yuan(t.change_fen))
+        tenders = [(tender_zh(t.method), f"{t.count:,}", yuan(t.due_fen), yuan(t.tendered_fen), yuan(t.change_fen))
                    for t in s.by_tender]
         tenders.append(("合计", f"{sum(t.count for t in s.by_tender):,}", yuan(sum(t.due_fen for t in s.by_tender)),
                         yuan(sum(t.tendered_fen for t in s.by_tender)), yuan(sum(t.change_fen for t in s.by_tender))))
@@ -128,7 +135,7 @@ class DailyRenderer(PdfRenderer):
         """The voids with reason, who asked and who approved."""
         tz = report.data.canteen.timezone
         rows = [(local(v.voided_at, tz, "%H:%M"), str(v.receipt_no), para(v.reason, st["cell"]), v.requested_by,
-                 v.approved_by, TENDER_ZH[v.tender_method], yuan(v.refund_fen), yuan(v.reversed_subsidy_fen))
+                 v.approved_by, tender_zh(v.tender_method), yuan(v.refund_fen), yuan(v.reversed_subsidy_fen))
                 for v in report.data.voids]
         out = [para("四、作废", st["h2"])]
         if not rows:
@@ -158,7 +165,7 @@ class DailyRenderer(PdfRenderer):
         """Every subsidy grant of the day, pseudonymous."""
         tz = report.data.canteen.timezone
         grants = report.data.grants
-        rows = [(local(g.granted_at, tz), str(g.receipt_no), g.diner, g.masked_id, KIND_ZH[g.kind],
+        rows = [(local(g.granted_at, tz), str(g.receipt_no), g.diner, g.masked_id, kind_zh(g.kind),
                  yuan(g.amount_fen), g.policy_version, "已作废" if g.voided else "")
                 for g in grants]
         grey = frozenset(i for i, g in enumerate(grants) if g.voided)

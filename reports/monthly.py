@@ -14,7 +14,7 @@ from reportlab.platypus import CondPageBreak, Spacer
 
 from reports.charts import daily_subsidy_chart
 from reports.claim_queries import ClaimReport
-from reports.daily import KIND_ZH, checks_table, signature_block
+from reports.daily import checks_table, kind_zh, signature_block
 from reports.layout import LedgerTable, PdfRenderer, local, para, table
 from subsidies.money import yuan
 
@@ -64,8 +64,8 @@ class MonthlyRenderer(PdfRenderer):
     def section_totals(self, report: ClaimReport, font: str, st):
         """Counts and amounts by benefit kind, the total, and what was left out."""
         d = report.data
-        rows = [(KIND_ZH["age_tier"], f"{d.age_count:,}", yuan(d.age_fen)),
-                (KIND_ZH["free_meal"], f"{d.free_count:,}", yuan(d.free_fen)),
+        rows = [(kind_zh("age_tier"), f"{d.age_count:,}", yuan(d.age_fen)),
+                (kind_zh("free_meal"), f"{d.free_count:,}", yuan(d.free_fen)),
                 ("申领合计", f"{d.age_count + d.free_count:,}", yuan(d.total_fen))]
         notes = [f"已作废的补贴不计入：{d.voided_count:,} 笔，{yuan(d.voided_fen)}。"]
         if d.corrections_count:
@@ -111,7 +111,7 @@ class MonthlyRenderer(PdfRenderer):
 
     def section_policies(self, report: ClaimReport, font: str, st):
         """The policy versions the grants were decided under."""
-        rows = [(p.version, KIND_ZH.get(p.kind, p.kind), f"{p.count:,}", yuan(p.amount_fen), p.first_date.isoformat(),
+        rows = [(p.version, kind_zh(p.kind), f"{p.count:,}", yuan(p.amount_fen), p.first_date.isoformat(),
                  p.last_date.isoformat()) for p in report.data.policies]
         out = [para("四、适用的政策版本（按销售时记录）", st["h2"])]
         if not rows:

@@ -21,13 +21,12 @@ from pos.models import (Canteen, Correction, DayClose, Diner, FreeMealCounter, S
                         SubsidyGrant, Void)
 from reports.rows import (CanteenInfo, Check, CloseInfo, CorrectionLine, DailyData, DailyReport,  # noqa: F401
                           DaySummary, FreeMeals, GrantLine, HourTotal, KindTotal, ShiftCash, TenderTotal, VoidLine)
+from subsidies.vocabulary import SUBSIDY_KINDS, TENDERS
 
 S, G, V, SH = Sale.__table__, SubsidyGrant.__table__, Void.__table__, Shift.__table__
 D, U, C, DC = Diner.__table__, StaffUser.__table__, Canteen.__table__, DayClose.__table__
 FM, CO = FreeMealCounter.__table__, Correction.__table__
 
-KINDS = ("age_tier", "free_meal")
-TENDERS = ("cash", "wechat", "alipay", "free")
 PSEUDONYM_CHARS = 10  # enough to tell diners apart on one claim, too short to look anyone up
 
 
@@ -118,7 +117,7 @@ def _summary(conn, canteen_id: str, day: date) -> DaySummary:
     return DaySummary(
         sales=_int(row[0]), gross_fen=_int(row[1]), subsidy_fen=_int(row[2]), due_fen=_int(row[3]),
         voided_sales=_int(row[4]), voided_gross_fen=_int(row[5]),
-        by_kind=tuple(KindTotal(k, *kinds.get(k, (0, 0))) for k in KINDS),
+        by_kind=tuple(KindTotal(k, *kinds.get(k, (0, 0))) for k in SUBSIDY_KINDS),
         by_tender=tuple(TenderTotal(m, *(_int(x) for x in tenders.get(m, (0, 0, 0, 0)))) for m in TENDERS))
 
 

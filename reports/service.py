@@ -12,22 +12,13 @@ from pos.config import Settings
 from reports.claim_queries import CanteenInfo, ClaimReport, canteens_of, claim_data, claim_report
 from reports.daily import render_daily
 from reports.queries import DailyReport, daily_report
-from subsidies.policy import PolicyError
-
-
-def free_meal_cap(settings: Settings, day: date) -> int:
-    """The free-meal cap of the policy in force on ``day`` (0 before any policy)."""
-    try:
-        return settings.policy.in_force(day).free_meals_per_day
-    except PolicyError:
-        return 0
 
 
 def build_daily(*, session: Session, settings: Settings, canteen_id: str, business_date: date,
                 now: datetime) -> DailyReport:
     """The daily report of one canteen and date as of ``now``."""
     return daily_report(session=session, canteen_id=canteen_id, business_date=business_date,
-                        default_cap=free_meal_cap(settings, business_date), generated_at=naive_utc(now))
+                        default_cap=settings.policy.free_meal_cap(business_date), generated_at=naive_utc(now))
 
 
 def daily_pdf(*, session: Session, settings: Settings, canteen_id: str, business_date: date,
@@ -42,5 +33,5 @@ def build_claim(*, session: Session, settings: Settings, canteen_ids: list[str],
     """The monthly claim of ``canteen_ids`` (unknown codes are left out by the caller)."""
     canteens = canteens_of(session=session, codes=canteen_ids)
     data = claim_data(session=session, canteens=canteens, month=month,
-                      cap_for=lambda day: free_meal_cap(settings, day), progress=progress)
+                      cap_for=settings.policy.free_meal_cap, progress=progress)
     return claim_report(data=data, generated_at=naive_utc(now))

@@ -35,13 +35,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, time
-from functools import lru_cache
 from typing import Literal
 
 from subsidies import reasons
 from subsidies.age import age_on
-from subsidies.policy import PolicyError, PolicyVersion
-from subsidies.policy_checks import policy_problems
+from subsidies.policy import PolicyVersion
 
 DinerKind = Literal["registered", "walk_in", "ticket", "anonymous"]
 DINER_KINDS: tuple[str, ...] = ("registered", "walk_in", "ticket", "anonymous")
@@ -212,13 +210,6 @@ def period_key(policy: PolicyVersion, local_time: time) -> str | None:
     return period.name if period is not None else None
 
 
-@lru_cache(maxsize=128)
-def _check_policy(policy: PolicyVersion) -> None:
-    problems = policy_problems(policy)
-    if problems:
-        raise PolicyError("; ".join(problems))
-
-
 def decide(
     *,
     policy: PolicyVersion,
@@ -232,10 +223,9 @@ def decide(
 
     ``policy`` is the version in force on ``business_date`` (``Policy.in_force``);
     ``business_date`` and ``local_time`` are in the canteen's time zone
-    (``subsidies.clock.business_moment``).  Returns a :class:`Decision`; raises
-    :class:`PolicyError` only when the policy version itself is unsound.
+    (``subsidies.business_day.business_moment``).  Returns a :class:`Decision`; a policy
+    version is checked when it is built, so there is nothing here to raise.
     """
-    _check_policy(policy)
     key = period_key(policy, local_time)
     period = key or ""
 
@@ -304,10 +294,7 @@ def _consider_age(policy: PolicyVersion, diner: DinerFacts, gross_fen: int,
         return _not_eligible("age_tier", "no_birth_date",
                              reasons.birth_date_after(diner.birth_date, business_date))
     age = age_on(diner.birth_date, business_date)
-    tier = None
-    for candidate in policy.age_tiers:  # sorted ascending: the last reached is the highest
-        if candidate.min_age <= age:
-            tier = candidate
+    tier = policy.tier_for(age)
     if tier is None:
         youngest = policy.age_tiers[0].min_age if policy.age_tiers else None
         return _not_eligible("age_tier", "too_young", reasons.too_young(age, youngest))

@@ -38,6 +38,10 @@ PROVINCE_CODES: frozenset[str] = frozenset(
      "71", "81", "82", "83"}
 )
 
+#: The codes of :class:`ResidentIdError`, one per kind of mistake.
+ERROR_CODES: tuple[str, ...] = ("empty", "first_generation", "length", "characters", "region", "birth_date",
+                                "future_birth_date", "check_character")
+
 _EARLIEST_BIRTH = date(1900, 1, 1)
 _DIGITS = frozenset("0123456789")
 

@@ -99,7 +99,7 @@ def build_app(db_url: str, tmp_path: Path, *, demo: bool = True, settings=None, 
     if demo:
         from pos.demo import load_demo
 
-        load_demo(app)
+        load_demo(settings, db)
     return app
 
 
@@ -208,7 +208,7 @@ class ServedProcesses:
         for key in ("CANTEEN_SECRET_KEY", "CANTEEN_ID_KEY", "CANTEEN_NOW"):
             env.pop(key, None)  # the development keys, as the test app uses
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from pos.cli import main; main()", "serve", "--port", str(self.port),
+            [sys.executable, "-c", "from pos.web.cli import main; main()", "serve", "--port", str(self.port),
              "--processes", str(processes), "--threads", str(threads), "--server", server, *extra_args],
             env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 30

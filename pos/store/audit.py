@@ -9,14 +9,15 @@ from sqlmodel import Session
 from pos.clock import naive_utc
 from pos.ids import new_id
 from pos.models import AuditEntry
-from pos.store.fastsql import synced
+from pos.store.tx import Tx
 
 _AUDIT = AuditEntry.__table__
 
 
-def audit(*, session: Session, action: str, actor: Any = None, canteen_id: str | None = None,
+def audit(*, tx: Tx | Session, action: str, actor: Any = None, canteen_id: str | None = None,
           target: str = "", detail: dict | None = None, address: str = "") -> str:
-    """Append one entry in the caller's transaction.  ``actor`` is a StaffUser, a name or None.
+    """Append one entry in the caller's transaction (a :class:`Tx`, or a session's).
+    ``actor`` is anyone with ``id`` and ``username`` (a staff member), a name, or None.
 
     ``detail`` must never carry a resident ID number, a name or a phone number: ids,
     masked forms and amounts only.  Written as one plain INSERT (it runs with every sale:
@@ -29,7 +30,7 @@ def audit(*, session: Session, action: str, actor: Any = None, canteen_id: str |
     else:
         actor_id, actor_name = actor.id, actor.username
     entry_id = new_id()
-    synced(session).insert(_AUDIT, {
+    Tx.of(tx).insert(_AUDIT, {
         "id": entry_id, "at": naive_utc(), "actor_id": actor_id, "actor": actor_name, "canteen_id": canteen_id,
         "action": action, "target": target, "address": address,
         "detail": json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)})

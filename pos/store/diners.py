@@ -9,15 +9,16 @@ from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from pos.clock import naive_utc
-from pos.errors import ApiError
-from pos.models import Diner, DinerChange, StaffUser
-from subsidies.policy import WORKER_CATEGORIES
+from pos.models import Diner, DinerChange, StaffUser, Voucher
+from pos.store.refusal import Refusal
+from pos.store.tokens import normalise_code
+from subsidies.vocabulary import WORKER_CATEGORIES
 from subsidies.resident_id import ResidentIdError, mask_resident_id, parse_resident_id, pseudonym
 
 
-def id_error(e: ResidentIdError) -> ApiError:
-    """The rules engine's refusal of a resident ID number as a 422 ApiError."""
-    return ApiError(422, f"resident_id_{e.code}", e.message_zh, e.message_en)
+def id_refusal(e: ResidentIdError) -> Refusal:
+    """The rules engine's objection to a resident ID number as a refusal (``resident_id_<code>``)."""
+    return Refusal(f"resident_id_{e.code}", e.message_zh, e.message_en)
 
 
 def mask_name(name: str) -> str:
@@ -38,22 +39,22 @@ def register_diner(*, session: Session, id_key: bytes, staff_id: str, community:
     worker category, or a number already registered."""
     name = (name or "").strip()
     if not name or len(name) > 50:
-        raise ApiError(422, "invalid_name", "请填写姓名（50 字以内）", "name is required (at most 50 characters)")
+        raise Refusal("invalid_name", "请填写姓名（50 字以内）", "name is required (at most 50 characters)")
     try:
         rid = parse_resident_id(id_number, today=today)
     except ResidentIdError as e:
-        raise id_error(e) from None
+        raise id_refusal(e) from None
     if worker_category is not None and worker_category not in WORKER_CATEGORIES:
-        raise ApiError(422, "unknown_worker_category", "未知的户外劳动者类别",
-                       f"worker_category must be one of {', '.join(WORKER_CATEGORIES)}")
+        raise Refusal("unknown_worker_category", "未知的户外劳动者类别",
+                      f"worker_category must be one of {', '.join(WORKER_CATEGORIES)}")
     key = pseudonym(id_key, rid.number)
     if session.exec(select(Diner.id).where(Diner.id_hmac == key)).first():
-        raise ApiError(409, "already_registered", "该身份证号已登记", "a diner with this resident ID is already registered")
+        raise Refusal("already_registered", "该身份证号已登记", "a diner with this resident ID is already registered")
     now = naive_utc()
     phone = _clean_phone(phone)
     worker_proof = (worker_proof or "").strip()
     if len(worker_proof) > 200:
-        raise ApiError(422, "invalid_worker_proof", "证明说明请在 200 字以内", "worker_proof: at most 200 characters")
+        raise Refusal("invalid_worker_proof", "证明说明请在 200 字以内", "worker_proof: at most 200 characters")
     diner = Diner(name=name, id_hmac=key, id_masked=mask_resident_id(rid.number), birth_date=rid.birth_date,
                   resident=resident, community=community, worker_category=worker_category,
                   worker_proof=worker_proof if worker_category else "",
@@ -79,7 +80,7 @@ def _clean_phone(phone: str | None) -> str | None:
     if not phone:
         return None
     if len(phone) > 20 or not all(ch.isdigit() or ch in "+-" for ch in phone):
-        raise ApiError(422, "invalid_phone", "电话号码只能包含数字（20 位以内）", "phone must be digits (at most 20)")
+        raise Refusal("invalid_phone", "电话号码只能包含数字（20 位以内）", "phone must be digits (at most 20)")
     return phone
 
 
@@ -91,7 +92,7 @@ def get_diner(*, session: Session, diner_id: str, community: str | None, for_upd
         q = q.with_for_update()
     diner = session.exec(q).first()
     if diner is None or (community is not None and diner.community != community):
-        raise ApiError(404, "diner_not_found", "没有这位就餐者", "no such diner")
+        raise Refusal("diner_not_found", "没有这位就餐者", "no such diner")
     return diner
 
 
@@ -106,7 +107,7 @@ def edit_diner(*, session: Session, id_key: bytes, diner_id: str, staff_id: str,
     """
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise ApiError(422, "unknown_field", "不能修改这些字段", f"cannot change: {', '.join(sorted(unknown))}")
+        raise Refusal("unknown_field", "不能修改这些字段", f"cannot change: {', '.join(sorted(unknown))}")
     diner = get_diner(session=session, diner_id=diner_id, community=community, for_update=True)
     now = naive_utc()
     changed: list[str] = []
@@ -123,17 +124,17 @@ def edit_diner(*, session: Session, id_key: bytes, diner_id: str, staff_id: str,
     if "name" in changes:
         name = (changes["name"] or "").strip()
         if not name or len(name) > 50:
-            raise ApiError(422, "invalid_name", "请填写姓名（50 字以内）", "name is required (at most 50 characters)")
+            raise Refusal("invalid_name", "请填写姓名（50 字以内）", "name is required (at most 50 characters)")
         put("name", name)
     if "id_number" in changes and (changes["id_number"] or "").strip():
         try:
             rid = parse_resident_id(changes["id_number"], today=today)
         except ResidentIdError as e:
-            raise id_error(e) from None
+            raise id_refusal(e) from None
         key = pseudonym(id_key, rid.number)
         if key != diner.id_hmac:
             if session.exec(select(Diner.id).where(Diner.id_hmac == key)).first():
-                raise ApiError(409, "already_registered", "该身份证号已登记", "a diner with this resident ID is already registered")
+                raise Refusal("already_registered", "该身份证号已登记", "a diner with this resident ID is already registered")
             masked = mask_resident_id(rid.number)
             # The history keeps masked forms only; the HMAC itself is not shown anywhere.
             _record(session, diner, staff_id, now, "id_number", diner.id_masked, masked)
@@ -145,13 +146,13 @@ def edit_diner(*, session: Session, id_key: bytes, diner_id: str, staff_id: str,
     if "community" in changes:
         value = (changes["community"] or "").strip()
         if not value:
-            raise ApiError(422, "invalid_community", "请填写所属社区", "community is required")
+            raise Refusal("invalid_community", "请填写所属社区", "community is required")
         put("community", value)
     if "worker_category" in changes:
         category = changes["worker_category"] or None
         if category is not None and category not in WORKER_CATEGORIES:
-            raise ApiError(422, "unknown_worker_category", "未知的户外劳动者类别",
-                           f"worker_category must be one of {', '.join(WORKER_CATEGORIES)}")
+            raise Refusal("unknown_worker_category", "未知的户外劳动者类别",
+                          f"worker_category must be one of {', '.join(WORKER_CATEGORIES)}")
         if category != diner.worker_category:
             put("worker_category", category)
             diner.worker_verified_by = staff_id if category else None
@@ -161,7 +162,7 @@ def edit_diner(*, session: Session, id_key: bytes, diner_id: str, staff_id: str,
     if "worker_proof" in changes and diner.worker_category:
         proof = (changes["worker_proof"] or "").strip()
         if len(proof) > 200:
-            raise ApiError(422, "invalid_worker_proof", "证明说明请在 200 字以内", "worker_proof: at most 200 characters")
+            raise Refusal("invalid_worker_proof", "证明说明请在 200 字以内", "worker_proof: at most 200 characters")
         if proof != diner.worker_proof:
             put("worker_proof", proof)
             diner.worker_verified_by, diner.worker_verified_at = staff_id, now
@@ -180,12 +181,12 @@ def set_suspended(*, session: Session, diner_id: str, staff_id: str, community: 
     the history.  Refuses an empty reason and a change to the state they are already in."""
     reason = (reason or "").strip()
     if not reason or len(reason) > 200:
-        raise ApiError(422, "reason_required", "请填写原因（200 字以内）", "a reason is required (at most 200 characters)")
+        raise Refusal("reason_required", "请填写原因（200 字以内）", "a reason is required (at most 200 characters)")
     diner = get_diner(session=session, diner_id=diner_id, community=community, for_update=True)
     if diner.suspended == suspended:
-        raise ApiError(409, "already_" + ("suspended" if suspended else "active"),
-                       "该就餐者已是停用状态" if suspended else "该就餐者未被停用",
-                       "this diner is already suspended" if suspended else "this diner is not suspended")
+        raise Refusal("already_" + ("suspended" if suspended else "active"),
+                      "该就餐者已是停用状态" if suspended else "该就餐者未被停用",
+                      "this diner is already suspended" if suspended else "this diner is not suspended")
     now = naive_utc()
     _record(session, diner, staff_id, now, "suspended", diner.suspended, f"{suspended} ({reason})")
     diner.suspended, diner.updated_at = suspended, now
@@ -218,9 +219,6 @@ def search(*, session: Session, community: str | None, query: str = "", id_key: 
     """Diners matching ``query``: part of a name, a masked ID (``3302**********123X``, or
     its first/last four characters), a voucher short code, or a full resident ID number
     (matched through its HMAC, never stored).  Empty query: the newest registrations."""
-    from pos.models import Voucher
-    from pos.store.vouchers import normalise_code
-
     q = select(Diner)
     if community is not None:
         q = q.where(Diner.community == community)

@@ -24,9 +24,9 @@ from typing import Any, Iterator, NamedTuple
 from sqlalchemy import Table, bindparam, select
 from sqlmodel import Session
 
-from pos.errors import ApiError
-from pos.store.fastsql import Fast
-from pos.models import Canteen, Correction, Sale, SaleLine, SubsidyGrant, Void
+from pos.models import Canteen, Correction, DayClose, Sale, SaleLine, SubsidyGrant, Void
+from pos.store.refusal import Refusal
+from pos.store.tx import Tx
 
 GENESIS = "0" * 64
 CHAINED: dict[str, Table] = {
@@ -73,8 +73,8 @@ _SAVE_SQL = "UPDATE canteens SET chain_seq = :seq, chain_head = :head WHERE id =
 class ChainWriter:
     """The chain of one canteen inside one write transaction (see :func:`open_chain`)."""
 
-    def __init__(self, session: Session, canteen_id: str, seq: int, head: str):
-        self.session, self.canteen_id = session, canteen_id
+    def __init__(self, tx: Tx, canteen_id: str, seq: int, head: str):
+        self.tx, self.canteen_id = tx, canteen_id
         self.seq, self.head = seq, head or GENESIS
         self._start = seq
 
@@ -90,21 +90,21 @@ class ChainWriter:
     def save(self) -> None:
         """Record the new head on the canteen row (call once, after the inserts)."""
         if self.seq != self._start:
-            Fast(self.session).execute(_SAVE_SQL, {"c": self.canteen_id, "seq": self.seq, "head": self.head})
+            self.tx.execute(_SAVE_SQL, {"c": self.canteen_id, "seq": self.seq, "head": self.head})
             self._start = self.seq
 
 
-def open_chain(*, session: Session, canteen_id: str) -> ChainWriter:
+def open_chain(tx: Tx | Session, *, canteen_id: str) -> ChainWriter:
     """Lock the canteen's chain for this transaction and return a writer positioned at its head.
 
     Must be the first statement of a write transaction that appends to the chain (see the
-    module docstring).  Refuses an unknown canteen (404).
+    module docstring).  Refuses an unknown canteen.
     """
-    fast = Fast(session)
-    found = fast.one(_HEAD_SQL if fast.sqlite else _HEAD_SQL + " FOR UPDATE", {"c": canteen_id})
+    tx = Tx.of(tx)
+    found = tx.one(_HEAD_SQL if tx.sqlite else _HEAD_SQL + " FOR UPDATE", {"c": canteen_id})
     if found is None:
-        raise ApiError(404, "unknown_canteen", "没有这个食堂", f"unknown canteen {canteen_id!r}")
-    return ChainWriter(session, canteen_id, found[0], found[1])
+        raise Refusal("unknown_canteen", "没有这个食堂", f"unknown canteen {canteen_id!r}")
+    return ChainWriter(tx, canteen_id, found[0], found[1])
 
 
 class Break(NamedTuple):
@@ -185,3 +185,29 @@ def verify_chain(*, session: Session, canteen_id: str) -> VerifyResult:
         if first is None or earliest.chain_seq < first.chain_seq:
             first = earliest
     return VerifyResult(first is None, checked, first)
+
+
+class CloseMismatch(NamedTuple):
+    business_date: str
+    chain_seq: int
+    recorded: str
+    found: str | None
+
+
+def day_close_mismatches(*, session: Session, canteen_id: str) -> list[CloseMismatch]:
+    """Day closes whose recorded chain head is not the row_hash found at their position."""
+    closes = session.connection().execute(
+        select(DayClose.__table__.c.business_date, DayClose.__table__.c.chain_seq, DayClose.__table__.c.chain_head)
+        .where(DayClose.__table__.c.canteen_id == canteen_id, DayClose.__table__.c.chain_seq > 0)
+        .order_by(DayClose.__table__.c.chain_seq)).all()
+    out = []
+    for business_date, seq, head in closes:
+        found = None
+        for t in CHAINED.values():
+            found = session.connection().execute(
+                select(t.c.row_hash).where(t.c.canteen_id == canteen_id, t.c.chain_seq == seq)).scalar()
+            if found is not None:
+                break
+        if found != head:
+            out.append(CloseMismatch(str(business_date), seq, head, found))
+    return out

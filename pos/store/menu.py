@@ -5,14 +5,36 @@ was sold at, so past sales, receipts and claims never move.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session, select
 
 from pos.clock import naive_utc
-from pos.errors import ApiError
 from pos.models import MenuItem
+from pos.store.refusal import Refusal
+from pos.store.tx import Tx
 
 MAX_PRICE_FEN = 100_000  # ¥1,000 for one dish is a typo, not a price
 EDITABLE = ("name", "name_en", "category", "price_fen", "welfare_meal", "available", "sort_order")
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """A dish as the till offers it."""
+
+    id: str
+    name: str
+    name_en: str
+    price_fen: int
+    category: str
+    welfare_meal: bool
+
+
+def for_till(tx: Tx, *, canteen_id: str) -> list[MenuEntry]:
+    """The canteen's available dishes in menu order (categories in the order of their first dish)."""
+    rows = tx.all("SELECT id, name, name_en, price_fen, category, welfare_meal FROM menu_items "
+                  "WHERE canteen_id = :c AND available = :yes ORDER BY sort_order, name", {"c": canteen_id, "yes": True})
+    return [MenuEntry(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
 
 def items(*, session: Session, canteen_id: str, available_only: bool = False) -> list[MenuItem]:
@@ -28,27 +50,27 @@ def _check(field: str, value):
         text = (value or "").strip() if isinstance(value, str) else ""
         if not text or len(text) > 60:
             zh = "菜名" if field == "name" else "分类"
-            raise ApiError(422, f"invalid_{field}", f"请填写{zh}（60 字以内）", f"{field} is required (at most 60 characters)")
+            raise Refusal(f"invalid_{field}", f"请填写{zh}（60 字以内）", f"{field} is required (at most 60 characters)")
         return text
     if field == "name_en":
         text = (value or "").strip() if isinstance(value, str) else ""
         if len(text) > 80:
-            raise ApiError(422, "invalid_name_en", "英文名请在 80 字以内", "name_en: at most 80 characters")
+            raise Refusal("invalid_name_en", "英文名请在 80 字以内", "name_en: at most 80 characters")
         return text
     if field == "price_fen":
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PRICE_FEN:
-            raise ApiError(422, "invalid_price", f"价格须在 ¥0.00–¥{MAX_PRICE_FEN // 100:,}.00 之间（以分计的整数）",
-                           f"price_fen must be whole fen from 0 to {MAX_PRICE_FEN}")
+            raise Refusal("invalid_price", f"价格须在 ¥0.00–¥{MAX_PRICE_FEN // 100:,}.00 之间（以分计的整数）",
+                          f"price_fen must be whole fen from 0 to {MAX_PRICE_FEN}")
         return value
     if field in ("welfare_meal", "available"):
         if not isinstance(value, bool):
-            raise ApiError(422, f"invalid_{field}", "须为是或否", f"{field} must be true or false")
+            raise Refusal(f"invalid_{field}", "须为是或否", f"{field} must be true or false")
         return value
     if field == "sort_order":
         if isinstance(value, bool) or not isinstance(value, int) or not -10_000 <= value <= 10_000:
-            raise ApiError(422, "invalid_sort_order", "排序须为整数", "sort_order must be a whole number")
+            raise Refusal("invalid_sort_order", "排序须为整数", "sort_order must be a whole number")
         return value
-    raise ApiError(422, "unknown_field", "不能修改这个字段", f"unknown field {field!r}")
+    raise Refusal("unknown_field", "不能修改这个字段", f"unknown field {field!r}")
 
 
 def create_item(*, session: Session, canteen_id: str, name: str, category: str, price_fen: int,
@@ -59,7 +81,7 @@ def create_item(*, session: Session, canteen_id: str, name: str, category: str, 
     price_fen, welfare_meal = _check("price_fen", price_fen), _check("welfare_meal", welfare_meal)
     available, name_en = _check("available", available), _check("name_en", name_en)
     if session.exec(select(MenuItem.id).where(MenuItem.canteen_id == canteen_id, MenuItem.name == name)).first():
-        raise ApiError(409, "item_exists", "菜单里已有同名菜品", f"the menu already has an item named {name!r}")
+        raise Refusal("item_exists", "菜单里已有同名菜品", f"the menu already has an item named {name!r}")
     if sort_order is None:
         sort_order = len(items(session=session, canteen_id=canteen_id))
     now = naive_utc()
@@ -74,7 +96,7 @@ def create_item(*, session: Session, canteen_id: str, name: str, category: str, 
 def get_item(*, session: Session, item_id: str, canteen_id: str | None = None) -> MenuItem:
     item = session.get(MenuItem, item_id)
     if item is None or (canteen_id is not None and item.canteen_id != canteen_id):
-        raise ApiError(404, "item_not_found", "没有这个菜品", "no such menu item")
+        raise Refusal("item_not_found", "没有这个菜品", "no such menu item")
     return item
 
 
@@ -86,11 +108,11 @@ def update_item(*, session: Session, item_id: str, changes: dict, canteen_id: st
     changed: dict = {}
     for field, value in changes.items():
         if field not in EDITABLE:
-            raise ApiError(422, "unknown_field", "不能修改这个字段", f"unknown field {field!r}")
+            raise Refusal("unknown_field", "不能修改这个字段", f"unknown field {field!r}")
         value = _check(field, value)
         if field == "name" and value != item.name and session.exec(select(MenuItem.id).where(
                 MenuItem.canteen_id == item.canteen_id, MenuItem.name == value, MenuItem.id != item.id)).first():
-            raise ApiError(409, "item_exists", "菜单里已有同名菜品", f"the menu already has an item named {value!r}")
+            raise Refusal("item_exists", "菜单里已有同名菜品", f"the menu already has an item named {value!r}")
         if getattr(item, field) != value:
             changed[field] = [getattr(item, field), value]
             setattr(item, field, value)

@@ -7,36 +7,32 @@ from datetime import timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, select
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from pos.access import ROLES
 from pos.clock import naive_utc
-from pos.errors import ApiError
 from pos.models import ApiToken, Canteen, LoginAttempt, StaffUser
+from pos.store.passwords import check_secret, hash_secret
+from pos.store.refusal import Refusal
+from pos.store.tx import Tx
 
 MIN_PASSWORD = 8
-
-
-def hash_secret(secret: str) -> str:
-    """scrypt, through werkzeug."""
-    return generate_password_hash(secret, method="scrypt")
 
 
 def create_user(*, session: Session, username: str, password: str, role: str, display_name: str = "",
                 canteen_id: str | None = None, community: str | None = None, pin: str | None = None) -> StaffUser:
     username = username.strip()
     if not username or len(username) > 64 or not username.isprintable() or " " in username:
-        raise ApiError(422, "invalid_username", "用户名无效", "username must be 1-64 characters without spaces")
+        raise Refusal("invalid_username", "用户名无效", "username must be 1-64 characters without spaces")
     if role not in ROLES:
-        raise ApiError(422, "invalid_role", "角色无效", f"role must be one of {', '.join(ROLES)}")
+        raise Refusal("invalid_role", "角色无效", f"role must be one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
-        raise ApiError(422, "weak_password", f"密码至少 {MIN_PASSWORD} 位", f"password must have at least {MIN_PASSWORD} characters")
+        raise Refusal("weak_password", f"密码至少 {MIN_PASSWORD} 位", f"password must have at least {MIN_PASSWORD} characters")
     if pin is not None and (not pin.isdigit() or not 4 <= len(pin) <= 8):
-        raise ApiError(422, "invalid_pin", "PIN 须为 4–8 位数字", "PIN must be 4-8 digits")
+        raise Refusal("invalid_pin", "PIN 须为 4–8 位数字", "PIN must be 4-8 digits")
     if canteen_id is not None and session.get(Canteen, canteen_id) is None:
-        raise ApiError(422, "unknown_canteen", "没有这个食堂", f"unknown canteen {canteen_id!r}")
+        raise Refusal("unknown_canteen", "没有这个食堂", f"unknown canteen {canteen_id!r}")
     if session.exec(select(StaffUser).where(StaffUser.username == username)).first():
-        raise ApiError(409, "username_taken", "用户名已存在", f"username {username!r} is taken")
+        raise Refusal("username_taken", "用户名已存在", f"username {username!r} is taken")
     now = naive_utc()
     if community is None and canteen_id is not None:
         community = session.get(Canteen, canteen_id).community
@@ -67,14 +63,14 @@ _dummy_hash: list[str] = []
 
 
 def _check_secret(stored_hash: str | None, secret: str) -> bool:
-    """check_password_hash, also for a missing account, so that the answer takes as long
+    """check_secret, also for a missing account, so that the answer takes as long
     whether or not the username exists."""
     if not stored_hash:
         if not _dummy_hash:
             _dummy_hash.append(hash_secret(secrets.token_hex(16)))
-        check_password_hash(_dummy_hash[0], secret)
+        check_secret(_dummy_hash[0], secret)
         return False
-    return check_password_hash(stored_hash, secret)
+    return check_secret(stored_hash, secret)
 
 
 def record_attempt(*, session: Session, kind: str, username: str, address: str, succeeded: bool) -> None:
@@ -85,32 +81,34 @@ def authenticate(*, session: Session, username: str, password: str, address: str
                  max_failures: int, window_minutes: int) -> StaffUser | None:
     """The active user with this password, or None (the failure is recorded: commit it).
 
-    Raises ApiError 429 when throttled.  Throttling counts failures per account and
+    Refuses (``too_many_attempts``) when throttled.  Throttling counts failures per account and
     address within the window, so one attacker cannot lock a cashier out from another tablet.
     """
     username = (username or "").strip()
     if failures_within(session=session, kind="password", username=username, address=address,
                        minutes=window_minutes) >= max_failures:
-        raise ApiError(429, "too_many_attempts", f"登录失败次数过多，请 {window_minutes} 分钟后再试",
-                       f"too many failed sign-ins; try again in {window_minutes} minutes")
+        raise Refusal("too_many_attempts", f"登录失败次数过多，请 {window_minutes} 分钟后再试",
+                      f"too many failed sign-ins; try again in {window_minutes} minutes")
     user = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
     ok = _check_secret(user.password_hash if user else None, password or "") and bool(user and user.active)
     record_attempt(session=session, kind="password", username=username, address=address, succeeded=ok)
     return user if ok else None
 
 
-BAD_CREDENTIALS = ("bad_credentials", "用户名或密码错误", "wrong username or password")
+def bad_credentials() -> Refusal:
+    """The one answer to a wrong username or a wrong password (which of the two is not said)."""
+    return Refusal("bad_credentials", "用户名或密码错误", "wrong username or password")
 
 
 def check_pin(*, session: Session, supervisor_username: str, pin: str, address: str,
               max_failures: int, window_minutes: int) -> StaffUser | None:
     """The supervisor whose PIN this is, or None (the failure is recorded: commit it before
-    refusing).  Raises ApiError 429 when throttled; PINs have their own throttle."""
+    refusing).  Refuses (``too_many_pin_attempts``) when throttled; PINs have their own throttle."""
     name = (supervisor_username or "").strip()
     if failures_within(session=session, kind="pin", username=name, address=address,
                        minutes=window_minutes) >= max_failures:
-        raise ApiError(429, "too_many_pin_attempts", f"PIN 错误次数过多，请 {window_minutes} 分钟后再试",
-                       f"too many wrong PINs; try again in {window_minutes} minutes")
+        raise Refusal("too_many_pin_attempts", f"PIN 错误次数过多，请 {window_minutes} 分钟后再试",
+                      f"too many wrong PINs; try again in {window_minutes} minutes")
     user = session.exec(select(StaffUser).where(StaffUser.username == name)).first()
     ok = (_check_secret(user.pin_hash if user else None, pin or "")
           and bool(user and user.active and user.role in ("supervisor", "admin")))
@@ -138,12 +136,11 @@ _TOKEN_USER_SQL = ("SELECT u.id, u.username, u.display_name, u.role, u.canteen_i
 TOKEN_USER_COLUMNS = ("id", "username", "display_name", "role", "canteen_id", "community")
 
 
-def user_fields_for_token(*, database, token: str) -> tuple | None:
+def user_fields_for_token(tx: Tx, *, token: str) -> tuple | None:
     """The live (unrevoked, unexpired) token's active user as a tuple in
     :data:`TOKEN_USER_COLUMNS` order, or None.  One indexed SELECT, read from the database
     on each call: a revoked token or a disabled account stops working at the next request."""
-    with database.cursor() as fast:
-        row = fast.one(_TOKEN_USER_SQL, {"h": _token_digest(token), "now": naive_utc(), "yes": True})
+    row = tx.one(_TOKEN_USER_SQL, {"h": _token_digest(token), "now": naive_utc(), "yes": True})
     return tuple(row) if row is not None else None
 
 
@@ -168,9 +165,9 @@ def reset_password(*, session: Session, user_id: str, password: str) -> StaffUse
     """Set a new password (back office); the user's API tokens stop working."""
     user = session.get(StaffUser, user_id)
     if user is None:
-        raise ApiError(404, "user_not_found", "没有这个账号", "no such staff account")
+        raise Refusal("user_not_found", "没有这个账号", "no such staff account")
     if len(password or "") < MIN_PASSWORD:
-        raise ApiError(422, "weak_password", f"密码至少 {MIN_PASSWORD} 位", f"password must have at least {MIN_PASSWORD} characters")
+        raise Refusal("weak_password", f"密码至少 {MIN_PASSWORD} 位", f"password must have at least {MIN_PASSWORD} characters")
     user.password_hash = hash_secret(password)
     user.updated_at = naive_utc()
     session.add(user)
@@ -183,7 +180,7 @@ def set_active(*, session: Session, user_id: str, active: bool) -> StaffUser:
     sessions and tokens stop working at the next request."""
     user = session.get(StaffUser, user_id)
     if user is None:
-        raise ApiError(404, "user_not_found", "没有这个账号", "no such staff account")
+        raise Refusal("user_not_found", "没有这个账号", "no such staff account")
     user.active = active
     user.updated_at = naive_utc()
     session.add(user)

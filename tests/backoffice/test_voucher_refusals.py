@@ -9,23 +9,32 @@ import pytest
 from sqlmodel import select
 
 from backoffice.bo_helpers import make_id_number, staff_id
-from pos.errors import ApiError
 from pos.models import Diner, Voucher
-from pos.store import credentials
+from pos.store import credentials, tokens
 from pos.store import vouchers as vstore
+from pos.store.credentials import CredentialRequest
 from pos.store.diners import register_diner, set_suspended
+from pos.store.refusal import Refusal
+from pos.web.api.answers import credential_out
+from pos.web.refusals import status_of
 
 
-def scan(ctx, text, *, today=None, canteen="YLW01"):
-    with ctx.db.session() as s:
-        return credentials.resolve_scan(session=s, settings=ctx.settings, text=text, today=today or ctx.today,
+def scan(ctx, text, *, today=None, canteen="YLW01", settings=None):
+    with ctx.db.tx() as tx:
+        return credentials.resolve_scan(tx, settings=settings or ctx.settings, text=text, today=today or ctx.today,
                                         canteen_id=canteen)
 
 
-def refusal(ctx, text, **kw) -> ApiError:
-    with pytest.raises(ApiError) as e:
+def by_number(ctx, number):
+    with ctx.db.tx() as tx:
+        return credentials.resolve(tx, settings=ctx.settings, request=CredentialRequest(id_number=number),
+                                   today=ctx.today, canteen_id="YLW01")
+
+
+def refusal(ctx, text, **kw) -> Refusal:
+    with pytest.raises(Refusal) as e:
         scan(ctx, text, **kw)
-    assert 400 <= e.value.status < 500
+    assert 400 <= status_of(e.value.code) < 500
     return e.value
 
 
@@ -52,7 +61,7 @@ def tickets(ctx, day, n=2, canteen="YLW01"):
 
 def test_voucher_url_token_and_short_code_all_resolve_to_the_diner(ctx):
     v = a_voucher(ctx)
-    typed_code = " " + vstore.display_code(v.code).lower().replace("-", " - ") + "\n"
+    typed_code = " " + tokens.display_code(v.code).lower().replace("-", " - ") + "\n"
     for text in (v.url, v.token, "https://another-host.example/canteen/v/" + v.token + "?utm=x", typed_code):
         cred = scan(ctx, text)
         assert cred.kind == "voucher" and cred.voucher_id == v.voucher.id
@@ -62,7 +71,7 @@ def test_voucher_url_token_and_short_code_all_resolve_to_the_diner(ctx):
 
 def test_credential_json_never_carries_the_pseudonym_or_birth_date(ctx):
     cred = scan(ctx, a_voucher(ctx).url)
-    text = str(cred.as_dict())
+    text = str(credential_out(cred).model_dump())
     assert cred.diner_key not in text and "birth" not in text
     assert cred.diner_key and len(cred.diner_key) == 64  # the HMAC, for the limit only
 
@@ -78,7 +87,7 @@ def test_a_suspended_diner_is_not_refused_but_marked_for_the_engine(ctx):
 
 def test_a_ticket_resolves_on_its_date_at_its_canteen(ctx):
     t = tickets(ctx, ctx.today, 1)[0]
-    for text in (t.url, t.token, vstore.display_code(t.ticket.code)):
+    for text in (t.url, t.token, tokens.display_code(t.ticket.code)):
         cred = scan(ctx, text)
         assert cred.kind == "ticket" and cred.facts.kind == "ticket" and cred.facts.ticket_date == ctx.today
         assert cred.diner_key == f"ticket:{t.ticket.id}" and cred.band_zh == "公益餐券"
@@ -89,13 +98,10 @@ def test_resident_id_of_a_registered_diner_and_of_a_walk_in(ctx):
     with ctx.db.transaction() as s:
         register_diner(session=s, id_key=ctx.settings.id_key, staff_id=staff_id(ctx.app, "registrar"),
                        community="云鹭湾社区", name="测试人", id_number=number, resident=True, today=ctx.today)
-    with ctx.db.session() as s:
-        known = credentials.resolve_id_number(session=s, settings=ctx.settings, id_number=number.lower(), today=ctx.today)
-        walk_in = credentials.resolve_id_number(session=s, settings=ctx.settings,
-                                                id_number=make_id_number(8, date(1940, 1, 2)), today=ctx.today)
-        # Typed into the scan box, an ID number is understood too.
-        via_scan = credentials.resolve_scan(session=s, settings=ctx.settings, text=number, today=ctx.today,
-                                            canteen_id="YLW01")
+    known = by_number(ctx, number.lower())
+    walk_in = by_number(ctx, make_id_number(8, date(1940, 1, 2)))
+    # Typed into the scan box, an ID number is understood too.
+    via_scan = scan(ctx, number)
     assert known.kind == "resident_id" and known.facts.kind == "registered" and known.masked_name == "测*人"
     assert via_scan.diner_id == known.diner_id
     assert walk_in.facts.kind == "walk_in" and walk_in.facts.resident is False and walk_in.diner_id is None
@@ -105,9 +111,9 @@ def test_resident_id_of_a_registered_diner_and_of_a_walk_in(ctx):
 def test_a_bad_resident_id_is_refused_with_the_engines_message(ctx):
     bad = make_id_number(9, date(1950, 5, 6))[:-1] + "0"
     bad = bad if bad != make_id_number(9, date(1950, 5, 6)) else bad[:-1] + "1"
-    with ctx.db.session() as s, pytest.raises(ApiError) as e:
-        credentials.resolve_id_number(session=s, settings=ctx.settings, id_number=bad, today=ctx.today)
-    assert e.value.status == 422 and e.value.code == "resident_id_check_character" and "校验位" in e.value.zh
+    with pytest.raises(Refusal) as e:
+        by_number(ctx, bad)
+    assert status_of(e.value.code) == 422 and e.value.code == "resident_id_check_character" and "校验位" in e.value.zh
     # Typed into the scan box, a wrong or old-style number gets the same explanations.
     assert refusal(ctx, bad).code == "resident_id_check_character"
     assert refusal(ctx, "330205500506301").code == "resident_id_first_generation"
@@ -121,10 +127,10 @@ def test_every_refusal_has_its_own_code_and_message(ctx):
     flipped_sig = body + "." + ("A" if sig[0] != "A" else "B") + sig[1:]
     with ctx.db.session() as s:
         row = s.get(Voucher, v.voucher.id)
-    other_key = vstore.seal(secret_key="another-installation-secret-key", kind=vstore.KIND_VOUCHER,
+    other_key = tokens.seal(secret_key="another-installation-secret-key", kind=tokens.KIND_VOUCHER,
                             row_id=row.id, number=row.version)
     # A genuine-looking payload for version 2 of the same row, carrying version 1's signature.
-    raised_version = vstore._b64(vstore._unb64(body, 15)[:12] + (2).to_bytes(3, "big")) + "." + sig
+    raised_version = tokens._b64(tokens._unb64(body, 15)[:12] + (2).to_bytes(3, "big")) + "." + sig
 
     cases = {
         "voucher_forged": [flipped_sig, raised_version, v.url.replace(sig, sig[::-1])],
@@ -181,8 +187,8 @@ def test_every_refusal_has_its_own_code_and_message(ctx):
     assert e.code == "code_mistyped"
     seen["code_mistyped"] = (e.zh, e.en)
     unknown_body = "22222222"
-    e = refusal(ctx, unknown_body + vstore.code_check_character(unknown_body))
-    assert e.code == "unknown_code" and e.status == 404
+    e = refusal(ctx, unknown_body + tokens.code_check_character(unknown_body))
+    assert e.code == "unknown_code" and status_of(e.code) == 404
     seen["unknown_code"] = (e.zh, e.en)
     e = refusal(ctx, "   ")
     assert e.code == "empty_scan"
@@ -193,17 +199,15 @@ def test_every_refusal_has_its_own_code_and_message(ctx):
 
 
 def test_a_token_of_a_voucher_row_that_does_not_exist_is_unknown(ctx):
-    token = vstore.seal(secret_key=ctx.settings.secret_key, kind=vstore.KIND_VOUCHER, row_id="0" * 20, number=1)
+    token = tokens.seal(secret_key=ctx.settings.secret_key, kind=tokens.KIND_VOUCHER, row_id="0" * 20, number=1)
     e = refusal(ctx, token)
-    assert e.code == "voucher_unknown" and e.status == 404
+    assert e.code == "voucher_unknown" and status_of(e.code) == 404
 
 
 def test_secret_key_rotation_reports_the_old_cards_as_signed_with_another_key(ctx):
     v = a_voucher(ctx)
     rotated = replace(ctx.settings, secret_key="a-brand-new-secret-key-after-rotation")
-    with ctx.db.session() as s, pytest.raises(ApiError) as e:
-        credentials.resolve_scan(session=s, settings=rotated, text=v.url, today=ctx.today, canteen_id="YLW01")
-    assert e.value.code == "voucher_wrong_key"
+    assert refusal(ctx, v.url, settings=rotated).code == "voucher_wrong_key"
 
 
 def test_short_codes_carry_a_check_character_that_catches_typos_and_swaps():
@@ -211,22 +215,22 @@ def test_short_codes_carry_a_check_character_that_catches_typos_and_swaps():
 
     rng = random.Random(4)
     for _ in range(300):
-        code = vstore.new_code(vstore.VOUCHER_CODE_LENGTH)
-        assert vstore.code_is_well_formed(code)
+        code = tokens.new_code(tokens.VOUCHER_CODE_LENGTH)
+        assert tokens.code_is_well_formed(code)
         i = rng.randrange(len(code))
-        other = rng.choice([c for c in vstore.CODE_ALPHABET if c != code[i]])
-        assert not vstore.code_is_well_formed(code[:i] + other + code[i + 1:])
+        other = rng.choice([c for c in tokens.CODE_ALPHABET if c != code[i]])
+        assert not tokens.code_is_well_formed(code[:i] + other + code[i + 1:])
         j = rng.randrange(len(code) - 1)
         if code[j] != code[j + 1]:
-            assert not vstore.code_is_well_formed(code[:j] + code[j + 1] + code[j] + code[j + 2:])
-    assert not set("01IOL") & set(vstore.CODE_ALPHABET)
+            assert not tokens.code_is_well_formed(code[:j] + code[j + 1] + code[j] + code[j + 2:])
+    assert not set("01IOL") & set(tokens.CODE_ALPHABET)
 
 
 def test_the_token_is_short_enough_for_a_small_qr_code(ctx):
     from reports.printables import qr_version
 
     v = a_voucher(ctx)
-    assert len(v.token) == vstore.TOKEN_LENGTH == 41
+    assert len(v.token) == tokens.TOKEN_LENGTH == 41
     assert qr_version(v.url) <= 7
     # Even behind a long public address the URL stays within version 7 at level M (122 bytes).
     assert qr_version("https://canteen.cicheng.jiangbei.ningbo.gov.cn/v/" + v.token) <= 7

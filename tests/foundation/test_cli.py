@@ -13,7 +13,7 @@ def canteen(tmp_path, *args, env_extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_")}
     env.update({"CANTEEN_ENV": "development", "CANTEEN_CONFIG": str(ROOT / "config.toml"),
                 "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}, **(env_extra or {}))
-    return subprocess.run([sys.executable, "-c", "from pos.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from pos.web.cli import main; main()", *args],
                           capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
 
 

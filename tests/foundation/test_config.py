@@ -88,7 +88,7 @@ def test_database_url_from_environment_wins(tmp_path):
 def run_cli(*args, env_extra=None, cwd=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_")}
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-c", "from pos.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from pos.web.cli import main; main()", *args],
                           capture_output=True, text=True, env=env, cwd=cwd, timeout=60)
 
 

@@ -55,7 +55,7 @@ class Book:
         from pos.store.shifts import expected_cash
 
         shift = self.s.get(Shift, shift_id)
-        expected = expected_cash(session=self.s, shift=shift)["expected_cash_fen"]
+        expected = expected_cash(session=self.s, shift=shift).expected_cash_fen
         self.conn.execute(update(SH).where(SH.c.id == shift_id).values(
             closed_at=utc(day, 20), counted_cash_fen=expected + over_short_fen, expected_cash_fen=expected))
         self.s.expire_all()

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from pos.clock import business_date, now_utc
-from pos.errors import ApiError
+from pos.store.refusal import Refusal
 from pos.models import Sale, StaffUser, SubsidyGrant
 from pos.store.day_close import book_correction, close_day
 from report_data import sample_day
@@ -53,6 +53,6 @@ def test_a_correction_is_a_new_dated_row_and_the_original_is_untouched(sqlite_ap
     assert (claim.data.corrections_count, claim.data.corrections_subsidy_fen) == (1, 700)
     assert past.all_ok  # the closed day still hashes to what the close stored
     for sale, code in ((sale_id, "already_corrected"), (open_sale, "day_open"), ("nope", "unknown_sale")):
-        with pytest.raises(ApiError) as e, db.transaction() as s:
+        with pytest.raises(Refusal) as e, db.transaction() as s:
             book_correction(session=s, settings=settings, sale_id=sale, reason="再次更正", actor=admin, now=now_utc())
         assert e.value.code == code

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pos.cli import cli
+from pos.web.cli import cli
 from report_data import sample_day
 from report_tools import read_csv
 

@@ -1,5 +1,5 @@
 """Canteen scope: staff of one canteen cannot see or change another's sales, and an
-accountant sees only their own community (pos.auth.require_canteen)."""
+accountant sees only their own community (pos.access.Scope, applied by pos.web.signin.require_canteen)."""
 from __future__ import annotations
 
 import uuid
@@ -8,7 +8,8 @@ import pytest
 from flask_login import login_user
 from sqlmodel import select
 
-from pos.errors import ApiError
+from pos.store.refusal import Refusal
+from pos.web.refusals import status_of
 from pos.models import StaffUser
 from support import api_token, browser_login
 
@@ -99,7 +100,7 @@ def _as(app, username: str):
     ("admin", "YLW01", True),
 ])
 def test_require_canteen(sqlite_app, username, canteen, allowed):
-    from pos.auth import Staff, require_canteen
+    from pos.web.signin import Staff, require_canteen
 
     row = _as(sqlite_app, username)
     with sqlite_app.test_request_context("/"):
@@ -107,9 +108,9 @@ def test_require_canteen(sqlite_app, username, canteen, allowed):
         if allowed:
             require_canteen(canteen)
         else:
-            with pytest.raises(ApiError) as e:
+            with pytest.raises(Refusal) as e:
                 require_canteen(canteen)
-            assert e.value.status == 403
+            assert status_of(e.value.code) == 403
 
 
 # --- the accountant's community, on the report pages ------------------------------------

@@ -10,7 +10,7 @@ import pytest
 
 from support import ROOT, api_token, build_app, make_settings
 
-TEMPLATES = ROOT / "pos" / "templates"
+TEMPLATES = ROOT / "pos" / "web" / "templates"
 
 
 def csp_directives(response) -> dict[str, list[str]]:
@@ -76,10 +76,14 @@ def test_hsts_only_behind_https(sqlite_url, tmp_path):
 
 
 INLINE = [
-    (re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I), "inline <script> (move it to pos/static/*.js)"),
+    (re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I), "inline <script> (move it to pos/web/static/*.js)"),
     (re.compile(r"\son[a-z]+\s*=", re.I), "inline event handler (use addEventListener in a .js file)"),
     (re.compile(r"javascript:", re.I), "javascript: URL"),
 ]
+
+
+def test_the_templates_are_where_this_test_looks():
+    assert len(list(TEMPLATES.rglob("*.html"))) > 10
 
 
 @pytest.mark.parametrize("template", sorted(TEMPLATES.rglob("*.html")), ids=lambda p: str(p.relative_to(TEMPLATES)))

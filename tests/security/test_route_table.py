@@ -71,8 +71,8 @@ class Caller:
     def _still_signed_in(self) -> bool:
         from pos.store.staff import user_fields_for_token
 
-        token_ok = user_fields_for_token(database=self.app.extensions["canteen_db"],
-                                         token=self.headers["Authorization"][7:]) is not None
+        with self.app.extensions["canteen_db"].tx() as tx:
+            token_ok = user_fields_for_token(tx, token=self.headers["Authorization"][7:]) is not None
         start = self.client.get("/")
         return token_ok and "/login" not in start.headers.get("Location", "/login")
 

@@ -24,7 +24,7 @@ def run_canteen(tmp_path, *args: str, **env_overrides: str | None) -> subprocess
     for key, value in env_overrides.items():
         if value is not None:
             env[key] = value
-    return subprocess.run([sys.executable, "-c", "from pos.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from pos.web.cli import main; main()", *args],
                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
 
 

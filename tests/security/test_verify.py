@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from pos.cli import cli
+from pos.web.cli import cli
 from support import ROOT, api_token
 
 
@@ -58,7 +58,7 @@ def canteen_verify(app, *args: str) -> subprocess.CompletedProcess:
     """`canteen verify` in its own process against the test database."""
     env = dict(os.environ, DATABASE_URL=app.extensions["canteen_db"].url, CANTEEN_ENV="development",
                CANTEEN_CONFIG=str(ROOT / "config.toml"))
-    return subprocess.run([sys.executable, "-c", "from pos.cli import main; main()", "verify", *args],
+    return subprocess.run([sys.executable, "-c", "from pos.web.cli import main; main()", "verify", *args],
                           env=env, capture_output=True, text=True, timeout=120)
 
 

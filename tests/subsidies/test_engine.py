@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from subsidies.clock import business_moment
+from subsidies.business_day import business_moment
 from subsidies.engine import (
     CODES,
     Counters,
@@ -429,20 +429,24 @@ def test_a_date_before_every_version_is_an_error():
 
 
 @pytest.mark.parametrize(
-    "bad",
+    "changes",
     [
-        replace(POLICY, age_tiers=(AgeTier(60, 0),)),
-        replace(POLICY, age_tiers=(AgeTier(80, 700), AgeTier(60, 300))),
-        replace(POLICY, limit_per="period", meal_periods=()),
-        replace(POLICY, meals_per_limit=0),
-        replace(POLICY, welfare_categories=frozenset({"astronaut"})),
-        replace(PER_PERIOD, meal_periods=(MealPeriod("lunch", time(11), time(14)),
-                                          MealPeriod("late", time(13), time(15)))),
+        dict(age_tiers=(AgeTier(60, 0),)),
+        dict(age_tiers=(AgeTier(80, 700), AgeTier(60, 300))),
+        dict(age_tiers=(AgeTier(60, 700), AgeTier(80, 300))),   # an older tier must not get less
+        dict(age_tiers=(AgeTier(0, 300),)),
+        dict(age_tiers=(AgeTier(131, 300),)),
+        dict(limit_per="period", meal_periods=()),
+        dict(meals_per_limit=0),
+        dict(welfare_categories=frozenset({"astronaut"})),
+        dict(limit_per="period", meal_periods=(MealPeriod("lunch", time(11), time(14)),
+                                               MealPeriod("late", time(13), time(15)))),
     ],
 )
-def test_an_unsound_policy_version_is_refused_not_applied(bad):
-    with pytest.raises(PolicyError):
-        run(resident(date(1940, 1, 1)), policy=bad)
+def test_an_unsound_policy_version_cannot_be_built_so_is_never_applied(changes):
+    with pytest.raises(PolicyError) as e:
+        replace(POLICY, **changes)
+    assert e.value.problems, "the refusal names the field at fault"
 
 
 # -- what the decision looks like --------------------------------------------------------------

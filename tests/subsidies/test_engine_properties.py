@@ -29,7 +29,9 @@ MOSTLY_ZERO = st.one_of(st.just(0), st.just(0), st.integers(0, 4))
 @st.composite
 def policies(draw):
     min_ages = sorted(draw(st.sets(st.integers(50, 100), max_size=4)))
-    tiers = tuple(AgeTier(age, draw(st.integers(1, 3000))) for age in min_ages)
+    # A policy's tiers give an older diner at least what a younger one gets.
+    discounts = sorted(draw(st.lists(st.integers(1, 3000), min_size=len(min_ages), max_size=len(min_ages))))
+    tiers = tuple(AgeTier(age, fen) for age, fen in zip(min_ages, discounts))
     per = draw(st.sampled_from(["day", "period"]))
     return PolicyVersion(
         version=draw(st.sampled_from(["2026-01", "2026-07"])),

@@ -38,7 +38,7 @@ def sqlite_url(tmp_path, demo_templates) -> str:
 
 
 def test_every_nth_answer_of_a_process_ends_its_connection():
-    from pos.serving import EndKeepAlive
+    from pos.web.serving import EndKeepAlive
 
     def app(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain")])

@@ -1,0 +1,58 @@
+"""Idempotency keys: the same request, sent again, gets the first answer — never a second sale.
+
+The tablet makes a key before it first sends a sale and sends it again with every retry
+(over flaky Wi-Fi, after a double tap).  The first answer is kept with the key, in the
+same transaction as the sale, so a retry that arrives after the commit finds it.  A key
+sent with a different request is refused: it is a mistake, not a retry.
+
+The request is remembered by a keyed digest (HMAC-SHA256 with the ID key): a body may
+hold a resident ID number, and a plain hash of it could be reversed by trying numbers.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from pos.store.refusal import Refusal
+from pos.store.tx import Tx
+
+
+class Answer(NamedTuple):
+    """An answer as the caller made it: a status and the body, kept verbatim."""
+
+    status: int
+    body: str
+
+
+class Remembered(NamedTuple):
+    digest: str
+    answer: Answer
+
+
+def request_digest(request: Any, key: bytes) -> str:
+    """HMAC-SHA256 of a request in canonical JSON (key order and spacing do not matter)."""
+    text = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def recall(tx: Tx, *, user_id: str, key: str, digest: str) -> Answer | None:
+    """The answer kept for this user's key, or None for a new key.  Refuses
+    (``idempotency_key_reused``) a key kept for a different request."""
+    row = tx.one("SELECT request_sha256, status_code, response_json FROM idempotency_keys "
+                 "WHERE user_id = :u AND key = :k", {"u": user_id, "k": key})
+    if row is None:
+        return None
+    if row[0] != digest:
+        raise Refusal("idempotency_key_reused", "该请求编号已用于另一笔不同的销售",
+                      "this Idempotency-Key was used for a different sale; make a new key for a new sale")
+    return Answer(row[1], row[2])
+
+
+def remember(tx: Tx, *, user_id: str, key: str, digest: str, answer: Answer, at: datetime) -> None:
+    """Keep ``answer`` for this user's key, in the caller's transaction."""
+    tx.execute("INSERT INTO idempotency_keys (user_id, key, request_sha256, status_code, response_json, created_at) "
+               "VALUES (:u, :k, :d, :s, :r, :at)",
+               {"u": user_id, "k": key, "d": digest, "s": answer.status, "r": answer.body, "at": at})

@@ -1,0 +1,170 @@
+"""`canteen report daily|monthly` and `canteen close-day`.
+
+Every refusal or mistake is one line on stderr (in English) and exit status 1; a missing
+CJK font names the package to install.  No tracebacks.
+"""
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlmodel import select
+
+from pos.clock import now_utc
+from pos.models import StaffUser
+from pos.store.day_close import close_day
+from pos.store.refusal import Refusal
+from reports import service
+from reports.claim_queries import grant_rows, parse_month
+from reports.csvs import iter_grants_csv, summary_csv
+from reports.fonts import FontMissing
+from reports.monthly import render_monthly
+from subsidies.money import yuan
+
+
+def _fail(command: str, message: str):
+    click.echo(f"canteen {command}: {message}", err=True)
+    sys.exit(1)
+
+
+def _db():
+    return current_app.extensions["canteen_db"]
+
+
+def _settings():
+    return current_app.config["CANTEEN"]
+
+
+def _parse_date(command: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(command, f"--date must be YYYY-MM-DD, got {text!r}")
+
+
+def _canteen(command: str, code: str | None) -> str:
+    codes = [c.code for c in _settings().canteens]
+    if code is None:
+        return _settings().default_canteen.code
+    if code not in codes:
+        _fail(command, f"unknown canteen {code!r} (configured: {', '.join(codes)})")
+    return code
+
+
+def _write(command: str, out: str, body: bytes) -> None:
+    try:
+        Path(out).write_bytes(body)
+    except OSError as e:
+        _fail(command, f"cannot write {out}: {e.strerror}")
+
+
+def register(cli: click.Group) -> None:
+    @cli.group("report")
+    def report():
+        """Daily reconciliations and monthly subsidy claims (PDF, CSV)."""
+
+    @report.command("daily")
+    @click.option("--date", "day", required=True, help="Business date, YYYY-MM-DD.")
+    @click.option("--canteen", "code", default=None, help="Canteen code (default: the first configured).")
+    @click.option("--out", required=True, type=click.Path(dir_okay=False), help="PDF file to write.")
+    @with_appcontext
+    def report_daily(day: str, code: str | None, out: str):
+        """Write the daily reconciliation PDF of one canteen and business date."""
+        business_date, canteen = _parse_date("report daily", day), _canteen("report daily", code)
+        try:
+            with _db().session() as s:
+                _, _, body = service.daily_pdf(session=s, settings=_settings(), canteen_id=canteen,
+                                               business_date=business_date, now=now_utc())
+        except FontMissing as e:
+            _fail("report daily", str(e))
+        _write("report daily", out, body)
+        click.echo(f"wrote {out} ({len(body):,} bytes): {canteen} {business_date.isoformat()}")
+
+    @report.command("monthly")
+    @click.option("--month", required=True, help="Month, YYYY-MM.")
+    @click.option("--canteen", "code", default=None, help="One canteen (default: every configured canteen).")
+    @click.option("--out", required=True, type=click.Path(dir_okay=False),
+                  help="PDF file to write (with --csv: the per-grant CSV; the summary goes next to it).")
+    @click.option("--csv", "as_csv", is_flag=True, help="Write the per-grant CSV and a -summary.csv instead of the PDF.")
+    @with_appcontext
+    def report_monthly(month: str, code: str | None, out: str, as_csv: bool):
+        """Write the monthly subsidy claim of one canteen or all of them."""
+        try:
+            first = parse_month(month)
+        except ValueError as e:
+            _fail("report monthly", str(e).replace("month", "--month", 1))
+        codes = [_canteen("report monthly", code)] if code else [c.code for c in _settings().canteens]
+        with _db().session() as s:
+            if len(codes) > 1:
+                with click.progressbar(length=len(codes), label=f"reading {len(codes)} canteens",
+                                       file=sys.stderr) as bar:
+                    claim = service.build_claim(session=s, settings=_settings(), canteen_ids=codes, month=first,
+                                                now=now_utc(), progress=lambda _c: bar.update(1))
+            else:
+                claim = service.build_claim(session=s, settings=_settings(), canteen_ids=codes, month=first,
+                                            now=now_utc())
+            if as_csv:
+                target = Path(out)
+                summary_path = target.with_name(target.stem + "-summary" + (target.suffix or ".csv"))
+                try:
+                    with target.open("wb") as f:
+                        for chunk in iter_grants_csv(grant_rows(session=s, canteens=claim.data.canteens,
+                                                                month=first), claim.timezone):
+                            f.write(chunk)
+                except OSError as e:
+                    _fail("report monthly", f"cannot write {out}: {e.strerror}")
+                _write("report monthly", str(summary_path), summary_csv(claim)[2])
+                click.echo(_total_line(claim, out, summary_path))
+                return
+        try:
+            _, _, body = render_monthly(claim)
+        except FontMissing as e:
+            _fail("report monthly", str(e))
+        _write("report monthly", out, body)
+        click.echo(_total_line(claim, out))
+
+    @cli.command("close-day")
+    @click.option("--date", "day", required=True, help="Business date to close, YYYY-MM-DD.")
+    @click.option("--canteen", "code", default=None, help="Canteen code (default: the first configured).")
+    @click.option("--by", "username", default=None,
+                  help="Staff username recorded as closing the day (default: the canteen's supervisor, else an admin).")
+    @with_appcontext
+    def close_day_command(day: str, code: str | None, username: str | None):
+        """Close a canteen's business date: no sale or void for it is accepted afterwards."""
+        business_date, canteen = _parse_date("close-day", day), _canteen("close-day", code)
+        with _db().session() as s:
+            q = select(StaffUser).where(StaffUser.active.is_(True))
+            if username:
+                actor = s.exec(q.where(StaffUser.username == username)).first()
+                if actor is None or actor.role not in ("supervisor", "admin") \
+                        or actor.canteen_id not in (None, canteen):
+                    _fail("close-day", f"--by {username!r} is not an active supervisor of {canteen} or an admin")
+            else:
+                actor = (s.exec(q.where(StaffUser.role == "supervisor", StaffUser.canteen_id == canteen)).first()
+                         or s.exec(q.where(StaffUser.role == "admin")).first())
+                if actor is None:
+                    _fail("close-day", f"no active supervisor of {canteen} or admin to record; add one or pass --by")
+        try:
+            with _db().transaction() as s:
+                report = close_day(session=s, settings=_settings(), canteen_id=canteen, business_date=business_date,
+                                   actor=actor, now=now_utc(), address="cli")
+        except Refusal as e:
+            _fail("close-day", e.en)
+        summary = report.data.summary
+        failed = [c.code for c in report.checks if not c.ok]
+        click.echo(f"closed {canteen} {business_date.isoformat()}: {summary.sales} sales, subsidy "
+                   f"{yuan(summary.subsidy_fen)}, due {yuan(summary.due_fen)}; ledger #{report.close.chain_seq}; "
+                   f"report sha256 {report.sha256}" + (f"; CHECKS FAILED: {', '.join(failed)}" if failed else ""))
+
+
+def _total_line(claim, *paths) -> str:
+    d = claim.data
+    state = "provisional (days not closed)" if d.provisional else "all days closed"
+    failed = [c.code for c in d.checks if not c.ok]
+    return (f"wrote {' and '.join(str(p) for p in paths)}: {len(d.canteens)} canteen(s), {d.month:%Y-%m}, "
+            f"claim {yuan(d.total_fen)} ({d.age_count + d.free_count} grants), {state}"
+            + (f"; CHECKS FAILED: {', '.join(failed)}" if failed else ""))

@@ -1,0 +1,119 @@
+"""`canteen serve`: the app behind a production WSGI server, in one or several processes."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from pos.db import check_schema_version, has_schema
+from pos.store.canteens import sync_canteens
+from pos.web import NO_WRITER_LOCK_ENV, create_app
+from pos.web.serving import KEEPALIVE_REQUESTS_ENV
+
+
+def default_processes() -> int:
+    """Server processes: one per core uses them all (each runs Python on one core at a time)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def default_threads() -> int:
+    """Request threads per server process: enough that a slow PDF download does not hold up
+    the tills, few enough that threads do not queue for the interpreter lock."""
+    return min(8, 2 * (os.cpu_count() or 1) + 1)
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("serve")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, show_default=True, type=int)
+    @click.option("--threads", default=None, type=click.IntRange(1, 64),
+                  help="Request threads per process  [default: 2 per CPU core + 1, at most 8].")
+    @click.option("--processes", default=None, type=click.IntRange(1, 16),
+                  help="Worker processes on the listening port  [default: one per CPU core, at most 4].")
+    @click.option("--server", type=click.Choice(["granian", "waitress"]), default="granian", show_default=True,
+                  help="The WSGI server: granian (HTTP handled in Rust, the least CPU per request) or "
+                       "waitress (pure Python).")
+    @click.option("--keepalive-requests", default=100, show_default=True, type=click.IntRange(0, None),
+                  help="With granian and several processes: each process ends its keep-alive connection "
+                       "after every this many answers, so the tills spread over the processes again "
+                       "(0: never).")
+    @click.option("--writer-lock/--no-writer-lock", default=True, show_default=True,
+                  help="On a SQLite file: writers queue on a lock beside the database instead of polling "
+                       "in SQLite's busy handler (see README, Architecture).")
+    @with_appcontext
+    def serve(host: str, port: int, threads: int | None, processes: int | None, server: str,
+              keepalive_requests: int, writer_lock: bool):
+        """Serve the till with a production WSGI server."""
+        threads = threads or default_threads()
+        processes = processes or default_processes()
+        db = current_app.extensions["canteen_db"]
+        if not has_schema(db.engine):
+            click.echo("canteen serve: the database is not initialised; run `canteen init` first", err=True)
+            sys.exit(1)
+        check_schema_version(db.engine)
+        with db.transaction() as s:
+            sync_canteens(session=s, settings=current_app.config["CANTEEN"])
+        db.dispose()  # no connection of this process is used by the server processes
+        os.environ[NO_WRITER_LOCK_ENV] = "0" if writer_lock else "1"  # read by each server process's app
+        click.echo(f"serving the till on http://{host}:{port}/ with {server}"
+                   + (f" ({processes} processes)" if processes > 1 else ""))
+        if server == "granian":
+            _serve_granian(host, port, threads, processes, keepalive_requests if processes > 1 else 0)
+        elif processes == 1:
+            from waitress import serve as waitress_serve
+
+            waitress_serve(create_app(), host=host, port=port, threads=threads, ident="canteen")
+        else:
+            _serve_processes(host, port, threads, processes)
+
+
+def _serve_granian(host: str, port: int, threads: int, processes: int, keepalive_requests: int) -> None:
+    """granian: worker processes, each building its own app (:func:`pos.web.serving.granian_app`)
+    and so its own database connections, with ``threads`` request threads each.  The
+    configuration was checked above, in this process, so a mistake stops here with one line."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    os.environ[KEEPALIVE_REQUESTS_ENV] = str(keepalive_requests)  # read by each worker's app factory
+    Granian("pos.web.serving:granian_app", factory=True, address=host, port=port, interface=Interfaces.WSGI,
+            workers=processes, blocking_threads=threads, websockets=False, log_level="warning").serve()
+
+
+def _serve_processes(host: str, port: int, threads: int, processes: int) -> None:
+    """Fork waitress worker processes that accept on one listening socket.
+
+    Each worker builds its own app (and so its own database connections) after the fork.
+    The app is stateless between requests, so workers need no coordination; the parent
+    waits and stops them together."""
+    from waitress import serve as waitress_serve
+
+    sock = socket.create_server((host, port), backlog=1024, reuse_port=False)
+    children = []
+    for _ in range(processes):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                waitress_serve(create_app(), sockets=[sock], threads=threads, ident="canteen")
+            finally:
+                os._exit(0)
+        children.append(pid)
+
+    def stop(signum, _frame):
+        for child in children:
+            try:
+                os.kill(child, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for child in children:
+        try:
+            os.waitpid(child, 0)
+        except ChildProcessError:
+            pass

@@ -1,0 +1,111 @@
+"""Refusals as HTTP answers: the one table from a refusal's code to a status, and the
+error answers (JSON ``{error: {code, message, message_zh, message_en}}`` for the API, a
+kind page for the browser).  Nothing below the web layer knows a status; a 500 is a bug.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from pos.store.refusal import Refusal
+from pos.store.tokens import TOKEN_REFUSALS
+from subsidies.resident_id import ERROR_CODES as RESIDENT_ID_ERRORS
+
+log = logging.getLogger(__name__)
+
+_BY_STATUS: dict[int, tuple[str, ...]] = {
+    # The request itself is malformed: a date, a month, a header, a page's CSRF token.
+    400: ("bad_date", "bad_month", "csrf_failed", "invalid_idempotency_key", "no_bearer_token", "no_canteen"),
+    # Who are you?
+    401: ("not_signed_in", "bad_credentials"),
+    # You, but not this: another canteen or community, another's shift, a wrong PIN.
+    403: ("forbidden", "other_canteen", "other_community", "not_your_shift", "bad_pin", "approver_other_canteen"),
+    # No such thing (or none you may know of).
+    404: ("unknown_canteen", "unknown_sale", "unknown_shift", "unknown_code", "diner_not_found", "item_not_found",
+          "user_not_found", "voucher_not_found", "voucher_unknown", "ticket_unknown"),
+    # It exists, but its state does not allow this now.
+    409: ("already_active", "already_corrected", "already_registered", "already_suspended", "already_voided",
+          "cannot_disable_self", "day_already_closed", "day_closed", "day_open", "diner_suspended", "empty_menu",
+          "item_exists", "limit_reached", "no_open_shift", "no_policy", "price_changed", "shift_already_open",
+          "shift_closed", "shifts_open", "tickets_exceed_cap", "username_taken", "voucher_not_active"),
+    # What was sent cannot be accepted as it is.
+    422: ("code_mistyped", "empty_order", "empty_scan", "future_date", "idempotency_key_reused", "insufficient_cash",
+          "invalid_amount", "invalid_available", "invalid_business_date", "invalid_category", "invalid_community",
+          "invalid_name", "invalid_name_en", "invalid_phone", "invalid_pin", "invalid_price", "invalid_qty",
+          "invalid_request", "invalid_role", "invalid_sort_order", "invalid_tender", "invalid_ticket_count",
+          "invalid_username", "invalid_welfare_meal", "invalid_worker_proof", "item_unavailable", "not_a_ticket",
+          "not_a_voucher", "not_free", "pin_required", "reason_required", "supervisor_required", "tendered_required",
+          "ticket_date_past", "ticket_other_canteen", "ticket_wrong_date", "too_many_lines", "unknown_field",
+          "unknown_item", "unknown_worker_category", "voucher_expired", "voucher_revoked", "voucher_superseded",
+          "weak_password",
+          *(f"{kind}_{code}" for kind in ("voucher", "ticket") for code in TOKEN_REFUSALS),
+          *(f"resident_id_{code}" for code in RESIDENT_ID_ERRORS)),
+    428: ("idempotency_key_required",),
+    429: ("too_many_attempts", "too_many_pin_attempts"),
+    503: ("pdf_font_missing", "database_unavailable"),
+}
+#: Every refusal code and the HTTP status it is answered with.
+STATUS: dict[str, int] = {code: status for status, codes in _BY_STATUS.items() for code in codes}
+UNLISTED = 422  # a code missing from the table (a test keeps the table complete)
+
+_HTTP_ZH = {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "找不到", 405: "不支持此操作",
+            409: "冲突", 413: "请求太大", 415: "请用 JSON 格式", 422: "内容有误", 429: "尝试过多，请稍后再试"}
+
+
+def status_of(code: str) -> int:
+    status = STATUS.get(code)
+    if status is None:
+        log.warning("refusal code %r has no HTTP status in pos/web/refusals.py; answering %d", code, UNLISTED)
+        return UNLISTED
+    return status
+
+
+#: How the domain data a refusal carries appears in a JSON answer (e.g. the new quote of
+#: ``price_changed``), by the data's type; set by the API module that renders it.
+EXTRA_RENDERERS: dict[type, Callable[[Any], Any]] = {}
+
+
+def error_body(e: Refusal) -> dict:
+    out: dict[str, Any] = {"error": {"code": e.code, "message": f"{e.zh} / {e.en}",
+                                     "message_zh": e.zh, "message_en": e.en}}
+    for name, value in e.extra.items():
+        render = EXTRA_RENDERERS.get(type(value))
+        out[name] = render(value) if render is not None else value
+    return out
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def answer(e: Refusal):
+    """The answer to a refusal: JSON for the API, a page for the browser."""
+    status = status_of(e.code)
+    if wants_json():
+        return jsonify(error_body(e)), status
+    return render_template("error.html", status=status, message_zh=e.zh, message_en=e.en), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(Refusal, answer)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(e: CSRFError):
+        # Usually a page left open past a sign-out or a server restart: say what to do.
+        return answer(Refusal("csrf_failed", "页面已过期或来源不明，请刷新页面后重试",
+                              f"the page has expired or did not come from this site ({e.description}); "
+                              "reload it and try again"))
+
+    @app.errorhandler(HTTPException)
+    def _http(e: HTTPException):
+        status = e.code or 500
+        en = e.description or e.name
+        zh = _HTTP_ZH.get(status, "出错了")
+        if wants_json():
+            return jsonify({"error": {"code": e.name.lower().replace(" ", "_"), "message": f"{zh} / {en}",
+                                      "message_zh": zh, "message_en": en}}), status
+        return render_template("error.html", status=status, message_zh=zh, message_en=en), status

@@ -1,0 +1,322 @@
+-- The canteen till and subsidy database.
+--
+-- This file is the source of truth: `canteen init` runs it unchanged on SQLite and on
+-- PostgreSQL, and tests/test_schema.py proves the SQLModel classes in pos/models.py agree.
+--
+-- Conventions
+--   * Ids are TEXT, made by the application (pos/ids.py): time-ordered, so a tablet can
+--     name a sale before the server has seen it, and the same DDL works on both engines.
+--   * Money is INTEGER fen (分) with CHECK (... >= 0).  Never floating point.
+--   * Times are UTC TIMESTAMPs; business_date is the canteen's local DATE (Asia/Shanghai).
+--   * What must hold under concurrency is a constraint here, not a hope in Python:
+--     one live subsidy grant per diner per business date/period, the daily free-meal cap,
+--     one open shift per cashier, idempotency keys.
+--   * Sales, sale lines, subsidy grants, voids and corrections are hash-chained per
+--     canteen (chain_seq, prev_hash, row_hash); `canteen verify` recomputes the chain.
+--     Rows in the chain are never updated, except the status flags sales.status and
+--     subsidy_grants.voided, which are not part of the hashed content and which verify
+--     checks against the void rows.
+
+CREATE TABLE schema_version (
+    version     INTEGER   NOT NULL PRIMARY KEY,
+    applied_at  TIMESTAMP NOT NULL,
+    description TEXT      NOT NULL
+);
+
+CREATE TABLE canteens (
+    id          TEXT    NOT NULL PRIMARY KEY,          -- the canteen code from config.toml
+    name        TEXT    NOT NULL,
+    community   TEXT    NOT NULL,
+    timezone    TEXT    NOT NULL,
+    chain_seq   INTEGER NOT NULL DEFAULT 0 CHECK (chain_seq >= 0),
+    chain_head  TEXT    NOT NULL DEFAULT ''            -- row_hash of the newest chained row
+);
+
+CREATE TABLE staff_users (
+    id            TEXT      NOT NULL PRIMARY KEY,
+    username      TEXT      NOT NULL UNIQUE,
+    display_name  TEXT      NOT NULL,
+    password_hash TEXT      NOT NULL,
+    pin_hash      TEXT,                                -- supervisor PIN for approving voids
+    role          TEXT      NOT NULL CHECK (role IN ('cashier', 'supervisor', 'accountant', 'registrar', 'admin')),
+    canteen_id    TEXT      REFERENCES canteens (id),  -- NULL: not tied to one canteen
+    community     TEXT,                                -- accountants and registrars: their community
+    active        BOOLEAN   NOT NULL DEFAULT TRUE,
+    created_at    TIMESTAMP NOT NULL,
+    updated_at    TIMESTAMP NOT NULL
+);
+
+CREATE TABLE api_tokens (
+    id           TEXT      NOT NULL PRIMARY KEY,
+    user_id      TEXT      NOT NULL REFERENCES staff_users (id),
+    token_hash   TEXT      NOT NULL UNIQUE,            -- SHA-256 of the bearer token; the token itself is never stored
+    created_at   TIMESTAMP NOT NULL,
+    expires_at   TIMESTAMP NOT NULL,
+    revoked_at   TIMESTAMP
+);
+
+CREATE TABLE login_attempts (
+    id        TEXT      NOT NULL PRIMARY KEY,
+    kind      TEXT      NOT NULL CHECK (kind IN ('password', 'pin')),
+    username  TEXT      NOT NULL,
+    address   TEXT      NOT NULL,
+    succeeded BOOLEAN   NOT NULL,
+    at        TIMESTAMP NOT NULL
+);
+CREATE INDEX login_attempts_by_user ON login_attempts (kind, username, at);
+
+CREATE TABLE menu_items (
+    id           TEXT      NOT NULL PRIMARY KEY,
+    canteen_id   TEXT      NOT NULL REFERENCES canteens (id),
+    name         TEXT      NOT NULL,
+    name_en      TEXT      NOT NULL DEFAULT '',
+    category     TEXT      NOT NULL,
+    price_fen    INTEGER   NOT NULL CHECK (price_fen >= 0),
+    welfare_meal BOOLEAN   NOT NULL DEFAULT FALSE,     -- a 公益套餐 that a free meal can cover
+    available    BOOLEAN   NOT NULL DEFAULT TRUE,
+    sort_order   INTEGER   NOT NULL DEFAULT 0,
+    created_at   TIMESTAMP NOT NULL,
+    updated_at   TIMESTAMP NOT NULL
+);
+CREATE INDEX menu_items_by_canteen ON menu_items (canteen_id, category, sort_order);
+
+-- Diners.  The resident ID number is never stored: only its HMAC (the pseudonymous key
+-- used for "one subsidised meal a day") and a masked form for people to recognise.
+CREATE TABLE diners (
+    id                 TEXT      NOT NULL PRIMARY KEY,
+    name               TEXT      NOT NULL,
+    id_hmac            TEXT      NOT NULL UNIQUE,
+    id_masked          TEXT      NOT NULL,
+    birth_date         DATE      NOT NULL,
+    resident           BOOLEAN   NOT NULL DEFAULT FALSE,
+    community          TEXT      NOT NULL,
+    worker_category    TEXT      CHECK (worker_category IN ('cleaner', 'sanitation_worker', 'delivery_rider')),
+    worker_proof       TEXT      NOT NULL DEFAULT '',  -- a note of the employer proof seen
+    worker_verified_by TEXT      REFERENCES staff_users (id),
+    worker_verified_at TIMESTAMP,
+    phone              TEXT,
+    suspended          BOOLEAN   NOT NULL DEFAULT FALSE,
+    created_by         TEXT      NOT NULL REFERENCES staff_users (id),
+    created_at         TIMESTAMP NOT NULL,
+    updated_at         TIMESTAMP NOT NULL
+);
+CREATE INDEX diners_by_name ON diners (name);
+CREATE INDEX diners_by_masked_id ON diners (id_masked);
+
+CREATE TABLE diner_changes (
+    id         TEXT      NOT NULL PRIMARY KEY,
+    diner_id   TEXT      NOT NULL REFERENCES diners (id),
+    staff_id   TEXT      NOT NULL REFERENCES staff_users (id),
+    at         TIMESTAMP NOT NULL,
+    field      TEXT      NOT NULL,
+    old_value  TEXT      NOT NULL,                     -- never a plain resident ID number
+    new_value  TEXT      NOT NULL
+);
+CREATE INDEX diner_changes_by_diner ON diner_changes (diner_id, at);
+
+CREATE TABLE vouchers (
+    id          TEXT      NOT NULL PRIMARY KEY,
+    diner_id    TEXT      NOT NULL REFERENCES diners (id),
+    version     INTEGER   NOT NULL CHECK (version >= 1),
+    code        TEXT      NOT NULL UNIQUE,             -- short code printed under the QR
+    status      TEXT      NOT NULL CHECK (status IN ('active', 'revoked', 'superseded')),
+    valid_until DATE      NOT NULL,
+    issued_by   TEXT      NOT NULL REFERENCES staff_users (id),
+    issued_at   TIMESTAMP NOT NULL,
+    revoked_at  TIMESTAMP,
+    UNIQUE (diner_id, version)
+);
+CREATE UNIQUE INDEX vouchers_one_active_per_diner ON vouchers (diner_id) WHERE status = 'active';
+
+-- One-time free-meal tickets for one business date, for canteens that hand out paper.
+CREATE TABLE tickets (
+    id            TEXT      NOT NULL PRIMARY KEY,
+    canteen_id    TEXT      NOT NULL REFERENCES canteens (id),
+    business_date DATE      NOT NULL,
+    code          TEXT      NOT NULL UNIQUE,
+    issued_by     TEXT      NOT NULL REFERENCES staff_users (id),
+    issued_at     TIMESTAMP NOT NULL
+);
+CREATE INDEX tickets_by_date ON tickets (canteen_id, business_date);
+
+CREATE TABLE shifts (
+    id                TEXT      NOT NULL PRIMARY KEY,
+    canteen_id        TEXT      NOT NULL REFERENCES canteens (id),
+    cashier_id        TEXT      NOT NULL REFERENCES staff_users (id),
+    business_date     DATE      NOT NULL,
+    opened_at         TIMESTAMP NOT NULL,
+    opening_float_fen INTEGER   NOT NULL CHECK (opening_float_fen >= 0),
+    closed_at         TIMESTAMP,
+    counted_cash_fen  INTEGER   CHECK (counted_cash_fen >= 0),
+    expected_cash_fen INTEGER   CHECK (expected_cash_fen >= 0)
+);
+CREATE UNIQUE INDEX shifts_one_open_per_cashier ON shifts (cashier_id) WHERE closed_at IS NULL;
+CREATE INDEX shifts_by_day ON shifts (canteen_id, business_date);
+
+CREATE TABLE sales (
+    id               TEXT      NOT NULL PRIMARY KEY,
+    canteen_id       TEXT      NOT NULL REFERENCES canteens (id),
+    business_date    DATE      NOT NULL,
+    sold_at          TIMESTAMP NOT NULL,
+    local_hour       INTEGER   NOT NULL CHECK (local_hour BETWEEN 0 AND 23),
+    receipt_no       INTEGER   NOT NULL CHECK (receipt_no >= 1),
+    shift_id         TEXT      NOT NULL REFERENCES shifts (id),
+    cashier_id       TEXT      NOT NULL REFERENCES staff_users (id),
+    credential_kind  TEXT      NOT NULL CHECK (credential_kind IN ('none', 'voucher', 'resident_id', 'ticket')),
+    diner_id         TEXT      REFERENCES diners (id),
+    ticket_id        TEXT      REFERENCES tickets (id),
+    gross_fen        INTEGER   NOT NULL CHECK (gross_fen >= 0),
+    subsidy_fen      INTEGER   NOT NULL CHECK (subsidy_fen >= 0),
+    due_fen          INTEGER   NOT NULL CHECK (due_fen >= 0),
+    tender_method    TEXT      NOT NULL CHECK (tender_method IN ('cash', 'wechat', 'alipay', 'free')),
+    tendered_fen     INTEGER   NOT NULL CHECK (tendered_fen >= 0),
+    change_fen       INTEGER   NOT NULL CHECK (change_fen >= 0),
+    tender_reference TEXT      NOT NULL DEFAULT '',
+    status           TEXT      NOT NULL DEFAULT 'completed' CHECK (status IN ('completed', 'voided')),
+    chain_seq        INTEGER   NOT NULL,
+    prev_hash        TEXT      NOT NULL,
+    row_hash         TEXT      NOT NULL,
+    CHECK (gross_fen = subsidy_fen + due_fen),
+    CHECK (tendered_fen = due_fen + change_fen),
+    UNIQUE (canteen_id, receipt_no),
+    UNIQUE (canteen_id, chain_seq)
+);
+CREATE INDEX sales_by_day ON sales (canteen_id, business_date);
+CREATE INDEX sales_by_shift ON sales (shift_id);
+
+CREATE TABLE sale_lines (
+    id             TEXT    NOT NULL PRIMARY KEY,
+    sale_id        TEXT    NOT NULL REFERENCES sales (id),
+    canteen_id     TEXT    NOT NULL REFERENCES canteens (id),
+    line_no        INTEGER NOT NULL CHECK (line_no >= 1),
+    item_id        TEXT    NOT NULL REFERENCES menu_items (id),
+    name           TEXT    NOT NULL,                   -- the name and price at the time of sale
+    unit_price_fen INTEGER NOT NULL CHECK (unit_price_fen >= 0),
+    qty            INTEGER NOT NULL CHECK (qty >= 1),
+    welfare_meal   BOOLEAN NOT NULL DEFAULT FALSE,
+    line_total_fen INTEGER NOT NULL CHECK (line_total_fen >= 0),
+    chain_seq      INTEGER NOT NULL,
+    prev_hash      TEXT    NOT NULL,
+    row_hash       TEXT    NOT NULL,
+    CHECK (line_total_fen = unit_price_fen * qty),
+    UNIQUE (sale_id, line_no),
+    UNIQUE (canteen_id, chain_seq)
+);
+
+-- The subsidy granted by a sale, as decided at sale time: reports read these rows and
+-- never recompute a subsidy.  diner_key is the pseudonymous key of the diner (the HMAC of
+-- the resident ID, for registered and walk-in diners alike) or 'ticket:<id>'.
+CREATE TABLE subsidy_grants (
+    id             TEXT      NOT NULL PRIMARY KEY,
+    sale_id        TEXT      NOT NULL UNIQUE REFERENCES sales (id),
+    canteen_id     TEXT      NOT NULL REFERENCES canteens (id),
+    business_date  DATE      NOT NULL,
+    period         TEXT      NOT NULL DEFAULT '',      -- '' when the limit is per day
+    diner_key      TEXT      NOT NULL,
+    diner_id       TEXT      REFERENCES diners (id),
+    ticket_id      TEXT      REFERENCES tickets (id),
+    kind           TEXT      NOT NULL CHECK (kind IN ('age_tier', 'free_meal')),
+    amount_fen     INTEGER   NOT NULL CHECK (amount_fen >= 0),
+    rule_id        TEXT      NOT NULL,
+    policy_version TEXT      NOT NULL,
+    reason_zh      TEXT      NOT NULL,
+    reason_en      TEXT      NOT NULL,
+    line_no        INTEGER,                            -- the welfare set meal line a free meal covers
+    granted_at     TIMESTAMP NOT NULL,
+    voided         BOOLEAN   NOT NULL DEFAULT FALSE,
+    chain_seq      INTEGER   NOT NULL,
+    prev_hash      TEXT      NOT NULL,
+    row_hash       TEXT      NOT NULL,
+    UNIQUE (canteen_id, chain_seq)
+);
+-- One live subsidised meal per diner per business date (or meal period), across every
+-- canteen of the district.  A void sets voided = TRUE and frees the slot.
+CREATE UNIQUE INDEX subsidy_grants_one_live_per_diner
+    ON subsidy_grants (diner_key, business_date, period) WHERE voided = FALSE;
+CREATE INDEX subsidy_grants_by_day ON subsidy_grants (canteen_id, business_date);
+
+-- The daily free welfare meal cap, claimed with
+--   UPDATE free_meal_counters SET used = used + 1 WHERE ... AND used < cap
+-- in the same transaction as the sale.
+CREATE TABLE free_meal_counters (
+    canteen_id    TEXT    NOT NULL REFERENCES canteens (id),
+    business_date DATE    NOT NULL,
+    cap           INTEGER NOT NULL CHECK (cap >= 0),
+    used          INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (canteen_id, business_date),
+    CHECK (used >= 0 AND used <= cap)
+);
+
+CREATE TABLE voids (
+    id                   TEXT      NOT NULL PRIMARY KEY,
+    sale_id              TEXT      NOT NULL UNIQUE REFERENCES sales (id),
+    canteen_id           TEXT      NOT NULL REFERENCES canteens (id),
+    business_date        DATE      NOT NULL,           -- the sale's business date
+    voided_at            TIMESTAMP NOT NULL,
+    reason               TEXT      NOT NULL,
+    requested_by         TEXT      NOT NULL REFERENCES staff_users (id),
+    approved_by          TEXT      NOT NULL REFERENCES staff_users (id),
+    refund_fen           INTEGER   NOT NULL CHECK (refund_fen >= 0),
+    reversed_subsidy_fen INTEGER   NOT NULL CHECK (reversed_subsidy_fen >= 0),
+    chain_seq            INTEGER   NOT NULL,
+    prev_hash            TEXT      NOT NULL,
+    row_hash             TEXT      NOT NULL,
+    UNIQUE (canteen_id, chain_seq)
+);
+
+-- After day close nothing is edited: a correction is a new entry, dated the day it is
+-- made, pointing at the original sale.
+CREATE TABLE corrections (
+    id                   TEXT      NOT NULL PRIMARY KEY,
+    canteen_id           TEXT      NOT NULL REFERENCES canteens (id),
+    business_date        DATE      NOT NULL,           -- the (open) date the correction is booked on
+    original_sale_id     TEXT      NOT NULL REFERENCES sales (id),
+    created_at           TIMESTAMP NOT NULL,
+    created_by           TEXT      NOT NULL REFERENCES staff_users (id),
+    reason               TEXT      NOT NULL,
+    refund_fen           INTEGER   NOT NULL CHECK (refund_fen >= 0),
+    reversed_subsidy_fen INTEGER   NOT NULL CHECK (reversed_subsidy_fen >= 0),
+    chain_seq            INTEGER   NOT NULL,
+    prev_hash            TEXT      NOT NULL,
+    row_hash             TEXT      NOT NULL,
+    UNIQUE (canteen_id, chain_seq)
+);
+
+CREATE TABLE day_closes (
+    canteen_id      TEXT      NOT NULL REFERENCES canteens (id),
+    business_date   DATE      NOT NULL,
+    closed_at       TIMESTAMP NOT NULL,
+    closed_by       TEXT      NOT NULL REFERENCES staff_users (id),
+    chain_seq       INTEGER   NOT NULL,               -- the ledger position at close
+    chain_head      TEXT      NOT NULL,
+    report_json     TEXT      NOT NULL,               -- the daily report's data, as rendered
+    report_sha256   TEXT      NOT NULL,
+    PRIMARY KEY (canteen_id, business_date)
+);
+
+CREATE TABLE idempotency_keys (
+    user_id        TEXT      NOT NULL REFERENCES staff_users (id),
+    key            TEXT      NOT NULL,
+    request_sha256 TEXT      NOT NULL,
+    status_code    INTEGER   NOT NULL,
+    response_json  TEXT      NOT NULL,
+    created_at     TIMESTAMP NOT NULL,
+    PRIMARY KEY (user_id, key)
+);
+
+-- Append-only: who did what and when.  No plain personal data in any column.
+CREATE TABLE audit_log (
+    id         TEXT      NOT NULL PRIMARY KEY,
+    at         TIMESTAMP NOT NULL,
+    actor_id   TEXT      REFERENCES staff_users (id),
+    actor      TEXT      NOT NULL,                     -- username, or 'system' / 'anonymous'
+    canteen_id TEXT      REFERENCES canteens (id),
+    action     TEXT      NOT NULL,
+    target     TEXT      NOT NULL DEFAULT '',
+    detail     TEXT      NOT NULL DEFAULT '{}',        -- JSON
+    address    TEXT      NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_log_by_time ON audit_log (at);
+
+INSERT INTO schema_version (version, applied_at, description)
+VALUES (1, CURRENT_TIMESTAMP, 'initial schema');
