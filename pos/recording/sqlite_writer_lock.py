@@ -1,11 +1,14 @@
-"""One SQLite writer at a time, queued, across the threads and processes of one file.
+"""One SQLite writer at a time, queued in turn, across the threads and processes of one file.
 
 SQLite lets one transaction write at a time.  A writer that finds the file busy waits in
 SQLite's busy handler, which sleeps and retries with growing pauses (up to 100 ms): with
 eight tills on two server processes that is what a sale's 99th-percentile wait becomes.
-A ``flock`` on a small file beside the database queues the writers instead, and the
-kernel wakes the next one the moment the one before it commits.
-``bench/bench_sales_http.py`` prints sales with and without it, side by side.
+Instead, the threads of a process take turns in the order they came (a ticket queue),
+and the thread whose turn it is takes a ``flock`` on a small file beside the database,
+which the kernel hands to the next process the moment the one before it commits.  So a
+process has at most one thread waiting on the file, and no till waits behind tills that
+came after it.  ``bench/bench_sales_http.py`` prints sales with and without the lock,
+side by side.
 
 Wired in :func:`pos.recording.open_database` for SQLite files (``canteen serve
 --no-writer-lock`` leaves it out); every write transaction of :class:`pos.db.Database`
@@ -20,7 +23,7 @@ from typing import Iterator
 
 try:
     import fcntl
-except ImportError:  # not POSIX: threads of one process still queue on the thread lock
+except ImportError:  # not POSIX: threads of one process still take turns
     fcntl = None  # type: ignore[assignment]
 
 
@@ -31,25 +34,48 @@ class WriterLock:
 
     def __init__(self, path: str):
         self.path = path
-        self._thread_lock = threading.RLock()
-        self._depth = 0
         self._fd: int | None = None
         self._pid = 0
+        self._start_queue()
+
+    def _start_queue(self) -> None:
+        self._turns = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+        self._depth = threading.local()
+        self._queue_pid = os.getpid()
 
     @contextmanager
     def held(self) -> Iterator[None]:
-        with self._thread_lock:
-            if self._depth == 0:
-                self._acquire()
-            self._depth += 1
+        if self._queue_pid != os.getpid():  # a forked child: the parent's waiters are not here
+            self._start_queue()
+        depth = getattr(self._depth, "n", 0)
+        if depth:  # this thread holds it already
+            self._depth.n = depth + 1
             try:
                 yield
             finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self._release()
+                self._depth.n = depth
+            return
+        with self._turns:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            while self._serving != ticket:
+                self._turns.wait()
+        try:
+            self._acquire_file()
+            self._depth.n = 1
+            try:
+                yield
+            finally:
+                self._depth.n = 0
+                self._release_file()
+        finally:
+            with self._turns:
+                self._serving += 1
+                self._turns.notify_all()
 
-    def _acquire(self) -> None:
+    def _acquire_file(self) -> None:
         if fcntl is None:
             return
         if self._pid != os.getpid():
@@ -57,6 +83,6 @@ class WriterLock:
             self._pid = os.getpid()
         fcntl.flock(self._fd, fcntl.LOCK_EX)
 
-    def _release(self) -> None:
+    def _release_file(self) -> None:
         if fcntl is not None and self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
