@@ -235,12 +235,9 @@ CREATE UNIQUE INDEX subsidy_grants_one_live_per_diner
     ON subsidy_grants (diner_key, business_date, period) WHERE voided = FALSE;
 CREATE INDEX subsidy_grants_by_day ON subsidy_grants (canteen_id, business_date);
 
--- The daily free welfare meal cap, claimed with
---   UPDATE free_meal_counters SET used = used + 1 WHERE ... AND used < cap
--- in the same transaction as the sale.
--- What the rules decided for each sale, granted or not: the policy version, the decision's
--- code and its reason in both languages (why this benefit, or why none).  Written with
--- the sale; never changed.
+-- Why a sale was not subsidised: the policy version, the decision's code and its reason in
+-- both languages (a subsidised sale's grant keeps its own).  Written with the sale; never
+-- changed.
 CREATE TABLE sale_decisions (
     sale_id        TEXT NOT NULL PRIMARY KEY REFERENCES sales (id),
     policy_version TEXT NOT NULL,
@@ -249,6 +246,9 @@ CREATE TABLE sale_decisions (
     reason_en      TEXT NOT NULL
 );
 
+-- The daily free welfare meal cap, claimed with
+--   UPDATE free_meal_counters SET used = used + 1 WHERE ... AND used < cap
+-- in the same transaction as the sale.
 CREATE TABLE free_meal_counters (
     canteen_id    TEXT    NOT NULL REFERENCES canteens (id),
     business_date DATE    NOT NULL,

@@ -22,10 +22,13 @@ synchronous=FULL).  Target: >= 500 sales/s and p99 <= 25 ms at 8 clients.
 
 PostgreSQL (`--engine postgresql`, server from --pg-url): two `canteen serve` on two
 ports against one database, as a district runs several stateless app servers, with the
-clients split between them.  Prints sales/s, p50/p99, the statements and prepares each
+clients split between them; the two share this machine's cores (one process per core
+between them, unless --processes says otherwise).  Prints sales/s, p50/p99, the statements and prepares each
 sale sends (counted by relaying a short run through a PostgreSQL protocol counter), the
 CPU per sale of the app servers and of the database, and the raw psycopg baseline:
-inserts of the same rows, one transaction per sale on one connection.  Target:
+inserts of the same rows, one transaction per sale on one connection — for the default
+configuration (a sale's rows sent to the database in one round trip, psycopg's pipeline
+mode) and, beside it, each statement on its own (`canteen serve --no-pipeline`).  Target:
 >= 400 sales/s and p99 <= 100 ms at 16 clients.
 """
 from __future__ import annotations
@@ -428,15 +431,16 @@ def postgres_cpu_seconds() -> float:
 
 class PgCounter:
     """A relay between the app and PostgreSQL that counts what the app sends: simple
-    queries ('Q'), executions of a statement ('E'), and parses ('P', a statement sent to
-    be prepared).  One statement is one 'Q' or one 'E'.  Used only for a short counting
+    queries ('Q'), executions of a statement ('E'), parses ('P', a statement sent to be
+    prepared) and syncs ('S', the end of a batch of extended-protocol messages, answered
+    in one go).  One statement is one 'Q' or one 'E'; one round trip is one 'Q' or one 'S'.  Used only for a short counting
     run: relaying adds latency, so the timed runs talk to the server directly."""
 
     def __init__(self, host: str, port: int):
         self.target = (host, port)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
-        self.counts = {"Q": 0, "E": 0, "P": 0}
+        self.counts = {"Q": 0, "E": 0, "P": 0, "S": 0}
         self.queries: dict[str, int] = {}
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -605,6 +609,35 @@ def report_sqlite(args) -> None:
 
 # -- PostgreSQL ---------------------------------------------------------------------------------------
 
+PG_SETUPS = (
+    ("plain recorder, a sale's rows sent together (default)", []),
+    ("plain recorder, each statement on its own", ["--no-pipeline"]),
+)
+
+
+def _count_statements(env: dict, url: str, threads: int, token: str, lines: list, due: int, numbers: list[str],
+                      options: list[str]) -> dict:
+    """What one sale sends to PostgreSQL, counted on a third server relayed through PgCounter."""
+    host, _, rest = url.split("@", 1)[1].partition(":")
+    port = rest.split("/")[0]
+    counter = PgCounter(host, int(port))
+    counted_env = {**env, "DATABASE_URL": url.replace(f"{host}:{port}", f"127.0.0.1:{counter.port}")}
+    counted_port = free_port()
+    proc = start_serve(counted_env, counted_port, processes=1, threads=threads, server="granian", options=options)
+    try:
+        run_level([counted_port], token, lines, due, numbers[:20], 1)  # statements prepared
+        before, queries_before = dict(counter.counts), dict(counter.queries)
+        run_level([counted_port], token, lines, due, numbers[20:], 1)
+        n = len(numbers) - 20
+        per_sale = {k: (counter.counts[k] - before[k]) / n for k in counter.counts}
+        per_sale["simple"] = {q: (c - queries_before.get(q, 0)) / n for q, c in counter.queries.items()
+                              if c - queries_before.get(q, 0)}
+    finally:
+        stop_serve(proc)
+        counter.close()
+    return per_sale
+
+
 def report_postgres(args) -> None:
     import psycopg
 
@@ -612,54 +645,47 @@ def report_postgres(args) -> None:
 
     levels = [int(x) for x in (args.clients if args.clients != "1,8" else "16").split(",")]
     threads = args.threads or default_threads()
-    processes = int(args.processes.split(",")[-1]) if args.processes != "1,2" else default_processes()
+    # Two app servers share this machine: one process each per core between them.
+    processes = (int(args.processes.split(",")[-1]) if args.processes != "1,2"
+                 else max(1, default_processes() // 2))
     admin = _pg_plain(args.pg_url)
-    name = f"canteen_bench_{os.getpid()}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{args.pg_url.rpartition('/')[0]}/{name}"
-    procs = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="canteen-bench-") as d:
-            warmup, counted = 40, 200
-            env, numbers = prepare(Path(d), warmup + counted + args.sales * len(levels), url)
-            ports = [free_port(), free_port()]
-            for port in ports:
-                procs.append(start_serve(env, port, processes=processes, threads=threads, server="granian",
-                                         options=[]))
-            token, lines, due = open_till(_call(ports[0]), numbers[0])
-            run_level(ports, token, lines, due, numbers[:warmup], 4)  # warm caches and connections
-            # The statements a sale sends, counted on a third server relayed through PgCounter.
-            host, _, rest = url.split("@", 1)[1].partition(":")
-            counter = PgCounter(host, int(rest.split("/")[0]))
-            counted_env = {**env, "DATABASE_URL": url.replace(f"{host}:{rest.split('/')[0]}",
-                                                                f"127.0.0.1:{counter.port}")}
-            counted_port = free_port()
-            counted_proc = start_serve(counted_env, counted_port, processes=1, threads=threads, server="granian",
-                                       options=[])
-            try:
-                run_level([counted_port], token, lines, due, numbers[warmup:warmup + 20], 1)  # prepare statements
-                before = dict(counter.counts)
-                queries_before = dict(counter.queries)
-                run_level([counted_port], token, lines, due, numbers[warmup + 20:warmup + counted], 1)
-                per_sale = {k: (counter.counts[k] - before[k]) / (counted - 20) for k in counter.counts}
-                simple = {q: (n - queries_before.get(q, 0)) / (counted - 20) for q, n in counter.queries.items()
-                          if n - queries_before.get(q, 0)}
-            finally:
-                stop_serve(counted_proc)
-                counter.close()
-            pos, results = warmup + counted, []
-            for n in levels:
-                results.append(run_level(ports, token, lines, due, numbers[pos:pos + args.sales], n,
-                                         [p.pid for p in procs], also_cpu=postgres_cpu_seconds))
-                pos += args.sales
+    rows, counts = [], []
+    for label, options in PG_SETUPS:
+        name = f"canteen_bench_{os.getpid()}"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = f"{args.pg_url.rpartition('/')[0]}/{name}"
+        procs = []
+        try:
+            with tempfile.TemporaryDirectory(prefix="canteen-bench-") as d:
+                warmup, counted = 40, 200
+                env, numbers = prepare(Path(d), warmup + counted + args.sales * len(levels), url)
+                with psycopg.connect(_pg_plain(url), autocommit=True) as conn:  # no autovacuum in the timed run
+                    conn.execute("VACUUM ANALYZE")
+                    conn.execute("CHECKPOINT")
+                ports = [free_port(), free_port()]
+                procs = [start_serve(env, port, processes=processes, threads=threads, server="granian",
+                                     options=options) for port in ports]
+                token, lines, due = open_till(_call(ports[0]), numbers[0])
+                run_level(ports, token, lines, due, numbers[:warmup], 4)  # warm caches and connections
+                counts.append((label, _count_statements(env, url, threads, token, lines, due,
+                                                        numbers[warmup:warmup + counted], options)))
+                pos = warmup + counted
+                for n in levels:
+                    rows.append((label, run_level(ports, token, lines, due, numbers[pos:pos + args.sales], n,
+                                                  [p.pid for p in procs], also_cpu=postgres_cpu_seconds)))
+                    pos += args.sales
+        finally:
             for p in procs:
                 stop_serve(p)
-            procs = []
-        raw = raw_psycopg(url, args.sales)
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    name = f"canteen_bench_{os.getpid()}_raw"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        raw = raw_psycopg(f"{args.pg_url.rpartition('/')[0]}/{name}", args.sales)
     finally:
-        for p in procs:
-            stop_serve(p)
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     load = os.getloadavg()
@@ -668,23 +694,23 @@ def report_postgres(args) -> None:
           f"resident-ID credential + age-discount grant; {os.cpu_count()} CPUs, "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"raw psycopg inserts of the same rows (1 transaction per sale, one connection): {raw:,.0f} sales/s")
-    print(f"statements per sale sent to PostgreSQL (sign-in by token included): "
-          f"{per_sale['Q'] + per_sale['E']:.1f} ({per_sale['E']:.1f} executions of prepared or parameterised "
-          f"statements, {per_sale['Q']:.1f} simple queries: "
-          + ", ".join(f"{q or '(empty)'} x{n:.1f}" for q, n in sorted(simple.items(), key=lambda x: -x[1]))
-          + f"); statements parsed per sale: {per_sale['P']:.2f}")
-    print(f"{'clients':>7} {'sales':>6} {'errors':>6} {'sales/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'vs raw':>7} "
-          f"{'app CPU ms/sale':>16} {'db CPU ms/sale':>15} {'conns/process':>15}")
-    for r in results:
-        print(f"{r['clients']:>7} {r['sales']:>6} {r['errors']:>6} {r['per_s']:>8,.0f} {r['p50_ms']:>7.2f} "
-              f"{r['p99_ms']:>7.2f} {r['per_s'] / raw:>6.1%} {r['server_cpu_ms']:>16.2f} {r['db_cpu_ms']:>15.2f} "
-              f"{r['spread']:>15}")
+    for label, c in counts:
+        print(f"{label}: per sale (sign-in by token included) {c['Q'] + c['E']:.1f} statements "
+              f"({c['E']:.1f} prepared or parameterised, {c['Q']:.1f} simple: "
+              + ", ".join(f"{q or '(empty)'} x{n:.1f}" for q, n in sorted(c["simple"].items(), key=lambda x: -x[1]))
+              + f"), {c['S'] + c['Q']:.1f} round trips, {c['P']:.2f} statements parsed")
+    print(f"{'setup':<54} {'clients':>7} {'sales':>6} {'errors':>6} {'sales/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+          f"{'vs raw':>7} {'app CPU ms/sale':>16} {'db CPU ms/sale':>15} {'conns/process':>14}")
+    for label, r in rows:
+        print(f"{label:<54} {r['clients']:>7} {r['sales']:>6} {r['errors']:>6} {r['per_s']:>8,.0f} "
+              f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['per_s'] / raw:>6.1%} {r['server_cpu_ms']:>16.2f} "
+              f"{r['db_cpu_ms']:>15.2f} {r['spread']:>14}")
         if r["errors"]:
             print(f"        first error: {r['first_error']}")
-    sixteen = next((r for r in results if r["clients"] == 16), None)
-    if sixteen:
-        ok = sixteen["per_s"] >= 400 and sixteen["p99_ms"] <= 100 and not sixteen["errors"]
-        print(f"target at 16 clients (>= 400 sales/s, p99 <= 100 ms): {'met' if ok else 'NOT met'}")
+    for label, r in rows:
+        if r["clients"] == 16:
+            ok = r["per_s"] >= 400 and r["p99_ms"] <= 100 and not r["errors"]
+            print(f"target at 16 clients (>= 400 sales/s, p99 <= 100 ms), {label}: {'met' if ok else 'NOT met'}")
 
 
 def main() -> None:
@@ -703,7 +729,8 @@ def main() -> None:
                          "keep-alive connection)")
     ap.add_argument("--processes", default="1,2",
                     help="comma-separated `canteen serve --processes` values to measure (default 1,2; PostgreSQL: "
-                         "as `canteen serve`, per server)")
+                         "processes per server, default half of `canteen serve`'s, as the two servers share the "
+                         "machine's cores)")
     ap.add_argument("--pg-url", default=PG_URL, help="PostgreSQL server to make a scratch database on")
     args = ap.parse_args()
     if args.engine == "postgresql":

@@ -8,8 +8,9 @@ from before BEGIN until after COMMIT.  PostgreSQL via psycopg 3.
 
 Two ways in: :meth:`Database.session` / :meth:`Database.transaction` give a SQLModel
 session (the registry, the back office, reports); :meth:`Database.tx` gives a
-:class:`pos.store.tx.Tx` on one pooled connection (the sale path).  A ``tx`` ends with
-COMMIT even when it only read: on PostgreSQL a ROLLBACK makes psycopg drop the
+:class:`pos.store.tx.Tx` on one pooled connection (the sale path).  On PostgreSQL a
+reading ``tx`` runs its statements without a transaction and a writing one ends with
+COMMIT, never a ROLLBACK unless it failed: a ROLLBACK makes psycopg drop the
 connection's prepared statements, which the sale path reuses from sale to sale.
 
 schema.sql is the source of truth for a new database (:func:`init_schema`); an existing
@@ -118,8 +119,9 @@ def _ping_when_idle(engine: Engine) -> None:
 class Database:
     """One engine per app; short sessions or transactions per request or command."""
 
-    def __init__(self, url: str, *, writer_lock: WriterLock | None = None, **engine_kwargs):
+    def __init__(self, url: str, *, writer_lock: WriterLock | None = None, pipeline: bool = True, **engine_kwargs):
         self.url = url
+        self.pipeline = pipeline  # a Tx's rows sent together on PostgreSQL (pos.store.tx.Tx.together)
         self.engine = make_engine(url, **engine_kwargs)
         self.is_sqlite = url.startswith("sqlite")
         self.writer_lock = writer_lock
@@ -146,26 +148,37 @@ class Database:
     def tx(self, *, write: bool = False) -> Iterator[Tx]:
         """A :class:`Tx` on one pooled connection: committed when the block ends, rolled
         back on any exception.  ``write``: BEGIN IMMEDIATE on SQLite, under the writer
-        lock when there is one."""
+        lock when there is one.  Without ``write`` on PostgreSQL, statements run on their
+        own (no transaction to begin or end)."""
         with self._lock() if write else nullcontext():
             pooled = self.engine.raw_connection()
+            driver = pooled.driver_connection
+            # PostgreSQL reads need no transaction: each statement sees what is committed
+            # when it runs, as in a READ COMMITTED transaction, without BEGIN and COMMIT.
+            reading = not write and not self.is_sqlite
             try:
-                driver = pooled.driver_connection
+                if reading:
+                    driver.autocommit = True
                 cursor = driver.cursor()
-                tx = Tx(cursor, sqlite=self.is_sqlite, integrity_error=self._integrity_error)
+                tx = Tx(cursor, sqlite=self.is_sqlite, integrity_error=self._integrity_error, pipeline=self.pipeline)
                 if self.is_sqlite:
                     cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
                 try:
                     yield tx
                 except BaseException:
-                    driver.rollback() if not self.is_sqlite else _sqlite_rollback(driver)
+                    if self.is_sqlite:
+                        _sqlite_rollback(driver)
+                    elif not reading:
+                        driver.rollback()
                     raise
                 if self.is_sqlite:
                     cursor.execute("COMMIT")
-                else:
+                elif not reading:
                     driver.commit()
                 cursor.close()
             finally:
+                if reading:
+                    driver.autocommit = False
                 pooled.close()
 
     def dispose(self) -> None:

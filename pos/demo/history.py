@@ -22,7 +22,7 @@ from pos.store import ledger, menu
 from pos.store.audit import audit
 from pos.store.credentials.credential import registered
 from pos.store.day_close import close_day
-from pos.store.pricing import LineRequest, decide_quote, free_meals_today, moment_of, price_lines, subsidised_meals
+from pos.store.pricing import LineRequest, counters_today, decide_quote, moment_of, price_lines
 from pos.store.sales import Tender, void_sale, write_sale
 from pos.store.shifts import expected_cash
 from pos.store.tx import Tx
@@ -93,11 +93,12 @@ def _lunch(s, settings: Settings, rng: random.Random, canteen, day, back: int, p
                 picks += (LineRequest(rng.choice(others).id, rng.choice((1, 1, 2))),)
         cred = registered(settings, diner, kind="voucher", today=day) if diner is not None else None
         moment = moment_of(instant, canteen.timezone)
-        chain = ledger.open_chain(tx, canteen_id=canteen.code)
+        chain = ledger.open_chain(tx, canteen_id=canteen.code, business_date=day)
+        free_meals, subsidised = counters_today(tx, policy=policy, canteen_id=canteen.code, moment=moment,
+                                                credential=cred)
         q = decide_quote(canteen_id=canteen.code, moment=moment, policy=policy,
                          lines=price_lines(tx, canteen_id=canteen.code, lines=picks), credential=cred,
-                         free_meals=free_meals_today(tx, policy=policy, canteen_id=canteen.code, business_date=day),
-                         subsidised=subsidised_meals(tx, credential=cred, policy=policy, moment=moment))
+                         free_meals=free_meals, subsidised=subsidised)
         if q.due_fen == 0:
             tender = Tender("free", 0, 0, "")
         elif rng.random() < 0.45:

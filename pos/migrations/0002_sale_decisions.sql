@@ -1,5 +1,5 @@
--- Schema version 2: what the rules decided for each sale, granted or not, so a sale read
--- back says why it was (or was not) subsidised.  Sales recorded before have no row.
+-- Schema version 2: why a sale was not subsidised (a subsidised sale's grant keeps its own
+-- reason), so a sale read back says why.  Sales recorded before have no row.
 CREATE TABLE sale_decisions (
     sale_id        TEXT NOT NULL PRIMARY KEY REFERENCES sales (id),
     policy_version TEXT NOT NULL,

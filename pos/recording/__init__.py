@@ -41,8 +41,10 @@ class PlainRecorder:
             return record_sale(tx, settings=self.settings, order=order, answer=answer)
 
 
-def open_database(url: str, *, writer_lock: bool = True) -> Database:
+def open_database(url: str, *, writer_lock: bool = True, pipeline: bool = True) -> Database:
     """The app's database: on a SQLite file, with the writer lock beside it unless
-    ``writer_lock`` is False."""
+    ``writer_lock`` is False; on PostgreSQL, a sale's rows sent in one round trip unless
+    ``pipeline`` is False."""
     path = sqlite_file(url)
-    return Database(url, writer_lock=WriterLock(path + ".writer-lock") if path and writer_lock else None)
+    return Database(url, writer_lock=WriterLock(path + ".writer-lock") if path and writer_lock else None,
+                    pipeline=pipeline)

@@ -2,7 +2,7 @@
 
 Closing a canteen's business date records the ledger position and head at that moment,
 and stores the daily report's data (canonical JSON) with its SHA-256.  Afterwards the sale
-path refuses every sale and void for the date (:func:`ensure_day_open`);
+path refuses every sale and void for the date (:func:`pos.store.ledger.open_chain`);
 a mistake found later is booked as a correction: a new chained row, dated on an open
 business date, pointing at the original sale — nothing is edited in place.
 """
@@ -22,18 +22,7 @@ from pos.models import Correction, DayClose, Sale, Shift
 from pos.store import ledger
 from pos.store.audit import audit
 from pos.store.refusal import Refusal
-from pos.store.tx import Tx
 from reports.queries import DailyReport, daily_data, daily_json, daily_report, sha256_text
-
-
-def ensure_day_open(tx: Tx | Session, *, canteen_id: str, business_date: date) -> None:
-    """Refuse (``day_closed``) when the canteen's business date has been closed.  One
-    indexed lookup: it runs on every sale and void."""
-    if Tx.of(tx).one("SELECT 1 FROM day_closes WHERE canteen_id = :c AND business_date = :d",
-                     {"c": canteen_id, "d": business_date}) is not None:
-        raise Refusal("day_closed", f"{business_date.isoformat()} 已日结，不能再收款或作废；更正请另开更正单",
-                      f"business date {business_date.isoformat()} is closed: no sale or void for it is accepted; "
-                      f"book a correction instead")
 
 
 def close_day(*, session: Session, settings: Settings, canteen_id: str, business_date: date, actor,
@@ -101,7 +90,8 @@ def book_correction(*, session: Session, settings: Settings, sale_id: str, reaso
     found = session.connection().execute(select(s.c.canteen_id).where(s.c.id == sale_id)).scalar()
     if found is None:
         raise Refusal("unknown_sale", "没有这笔销售", "no such sale")
-    chain = ledger.open_chain(session, canteen_id=found)
+    today = local_business_date(settings.canteen(found).timezone, now)
+    chain = ledger.open_chain(session, canteen_id=found, business_date=today)
     sale = session.connection().execute(select(s).where(s.c.id == sale_id)).mappings().one()
     reason = (reason or "").strip()
     if not reason or len(reason) > 200:
@@ -113,8 +103,6 @@ def book_correction(*, session: Session, settings: Settings, sale_id: str, reaso
     c = Correction.__table__
     if session.connection().execute(select(func.count()).where(c.c.original_sale_id == sale_id)).scalar():
         raise Refusal("already_corrected", "这笔销售已有更正", "this sale already has a correction")
-    today = local_business_date(settings.canteen(found).timezone, now)
-    ensure_day_open(session, canteen_id=found, business_date=today)
     row = chain.stamp("corrections", {
         "id": new_id(), "canteen_id": found, "business_date": today, "original_sale_id": sale_id,
         "created_at": naive_utc(now), "created_by": actor.id, "reason": reason,

@@ -1,9 +1,13 @@
 """Idempotency keys: the same request, sent again, gets the first answer — never a second sale.
 
 The tablet makes a key before it first sends a sale and sends it again with every retry
-(over flaky Wi-Fi, after a double tap).  The first answer is kept with the key, in the
-same transaction as the sale, so a retry that arrives after the commit finds it.  A key
-sent with a different request is refused: it is a mistake, not a retry.
+(over flaky Wi-Fi, after a double tap).  The sale claims its key first thing in its
+transaction (:func:`claim`); the answer is kept with it before the commit
+(:func:`remember`), so a retry that arrives after the commit finds it, and one that
+arrives while the first is still being recorded waits for it (the key is a primary key:
+PostgreSQL holds the second insert until the first transaction ends; SQLite runs one
+writer at a time).  A key sent with a different request is refused: it is a mistake,
+not a retry.
 
 The request is remembered by a keyed digest (HMAC-SHA256 with the ID key): a body may
 hold a resident ID number, and a plain hash of it could be reversed by trying numbers.
@@ -38,21 +42,25 @@ def request_digest(request: Any, key: bytes) -> str:
     return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def recall(tx: Tx, *, user_id: str, key: str, digest: str) -> Answer | None:
-    """The answer kept for this user's key, or None for a new key.  Refuses
+def claim(tx: Tx, *, user_id: str, key: str, digest: str, at: datetime) -> Answer | None:
+    """Claim this user's key for the request with ``digest``: None when the key is new
+    (it is now taken, until the transaction ends), or the answer kept for it.  Refuses
     (``idempotency_key_reused``) a key kept for a different request."""
-    row = tx.one("SELECT request_sha256, status_code, response_json FROM idempotency_keys "
-                 "WHERE user_id = :u AND key = :k", {"u": user_id, "k": key})
-    if row is None:
+    params = {"u": user_id, "k": key}
+    claimed = tx.execute("INSERT INTO idempotency_keys (user_id, key, request_sha256, status_code, response_json, "
+                         "created_at) VALUES (:u, :k, :d, 0, '', :at) ON CONFLICT (user_id, key) DO NOTHING",
+                         {**params, "d": digest, "at": at}).rowcount
+    if claimed == 1:
         return None
+    row = tx.one("SELECT request_sha256, status_code, response_json FROM idempotency_keys "
+                 "WHERE user_id = :u AND key = :k", params)
     if row[0] != digest:
         raise Refusal("idempotency_key_reused", "该请求编号已用于另一笔不同的销售",
                       "this Idempotency-Key was used for a different sale; make a new key for a new sale")
     return Answer(row[1], row[2])
 
 
-def remember(tx: Tx, *, user_id: str, key: str, digest: str, answer: Answer, at: datetime) -> None:
-    """Keep ``answer`` for this user's key, in the caller's transaction."""
-    tx.execute("INSERT INTO idempotency_keys (user_id, key, request_sha256, status_code, response_json, created_at) "
-               "VALUES (:u, :k, :d, :s, :r, :at)",
-               {"u": user_id, "k": key, "d": digest, "s": answer.status, "r": answer.body, "at": at})
+def remember(tx: Tx, *, user_id: str, key: str, answer: Answer) -> None:
+    """Keep ``answer`` with the key this transaction claimed."""
+    tx.execute("UPDATE idempotency_keys SET status_code = :s, response_json = :r WHERE user_id = :u AND key = :k",
+               {"u": user_id, "k": key, "s": answer.status, "r": answer.body})

@@ -7,10 +7,12 @@ JSON leaves out the two hash columns and the two status flags that a void flips
 (``sales.status`` and ``subsidy_grants.voided``); :func:`verify_chain` checks those flags
 against the void rows instead.  ``canteens.chain_seq`` / ``chain_head`` name the newest row.
 
-Writers take the chain with :func:`open_chain` at the very start of their transaction:
-it locks the canteen row (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the
-transaction's ``BEGIN IMMEDIATE`` already serialises writers), so two tills never take
-the same position and everything decided after the lock sees every earlier sale.
+Writers take the chain with :func:`open_chain` before they append to it: it locks the
+canteen row (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the transaction's ``BEGIN
+IMMEDIATE`` already serialises writers), so two tills never take the same position and
+everything read after the lock sees every earlier row.  A row belongs to a business
+date; a closed date takes no more rows, and the lock says so in the same statement (the
+day close takes the lock too, so no row slips in while a day is being closed).
 """
 from __future__ import annotations
 
@@ -67,6 +69,8 @@ def row_hash(table: str, prev_hash: str, row: dict[str, Any]) -> str:
 _CANTEENS = Canteen.__table__
 _HEAD = select(_CANTEENS.c.chain_seq, _CANTEENS.c.chain_head).where(_CANTEENS.c.id == bindparam("c"))
 _HEAD_SQL = "SELECT chain_seq, chain_head FROM canteens WHERE id = :c"
+_HEAD_OPEN_SQL = ("SELECT chain_seq, chain_head, EXISTS (SELECT 1 FROM day_closes d WHERE d.canteen_id = canteens.id "
+                  "AND d.business_date = :d) FROM canteens WHERE id = :c")
 _SAVE_SQL = "UPDATE canteens SET chain_seq = :seq, chain_head = :head WHERE id = :c"
 
 
@@ -94,17 +98,27 @@ class ChainWriter:
             self._start = self.seq
 
 
-def open_chain(tx: Tx | Session, *, canteen_id: str) -> ChainWriter:
-    """Lock the canteen's chain for this transaction and return a writer positioned at its head.
+def open_chain(tx: Tx | Session, *, canteen_id: str, business_date: date | None = None) -> ChainWriter:
+    """Lock the canteen's chain for this transaction and return a writer positioned at its
+    head, for rows of ``business_date`` (None: the day close itself).
 
-    Must be the first statement of a write transaction that appends to the chain (see the
-    module docstring).  Refuses an unknown canteen.
+    Refuses an unknown canteen, and (``day_closed``) a business date that is closed.
     """
     tx = Tx.of(tx)
-    found = tx.one(_HEAD_SQL if tx.sqlite else _HEAD_SQL + " FOR UPDATE", {"c": canteen_id})
+    sql = _HEAD_SQL if business_date is None else _HEAD_OPEN_SQL
+    found = tx.one(sql if tx.sqlite else sql + " FOR UPDATE", {"c": canteen_id, "d": business_date})
     if found is None:
         raise Refusal("unknown_canteen", "没有这个食堂", f"unknown canteen {canteen_id!r}")
+    if business_date is not None and found[2]:
+        raise day_closed(business_date)
     return ChainWriter(tx, canteen_id, found[0], found[1])
+
+
+def day_closed(business_date: date) -> Refusal:
+    """The refusal of anything more on a closed business date."""
+    return Refusal("day_closed", f"{business_date.isoformat()} 已日结，不能再收款或作废；更正请另开更正单",
+                   f"business date {business_date.isoformat()} is closed: no sale or void for it is accepted; "
+                   f"book a correction instead")
 
 
 class Break(NamedTuple):

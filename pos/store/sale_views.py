@@ -91,12 +91,13 @@ def sale_view(sale: Row, lines: Sequence[Row], grant: Row | None, decision: Row 
               names_en: Mapping[str, str]) -> SaleView:
     """The one way a sale becomes a :class:`SaleView`: from its rows (``sales``,
     ``sale_lines``, ``subsidy_grants``, ``sale_decisions``, ``voids``) and the dishes'
-    English names.  Sales recorded before decisions were kept have no decision row."""
+    English names.  A subsidised sale's grant is its decision (the benefit is the code); a
+    sale without a grant has a decision row saying why, unless it was recorded before
+    those were kept (schema version 1)."""
     if grant is not None:
         subsidy = SubsidyView(kind=grant["kind"], amount_fen=grant["amount_fen"], rule=grant["rule_id"],
-                              policy_version=grant["policy_version"],
-                              code=decision["code"] if decision is not None else grant["kind"],
-                              reason_zh=grant["reason_zh"], reason_en=grant["reason_en"], voided=bool(grant["voided"]))
+                              policy_version=grant["policy_version"], code=grant["kind"], reason_zh=grant["reason_zh"],
+                              reason_en=grant["reason_en"], voided=bool(grant["voided"]))
     elif decision is not None:
         subsidy = SubsidyView(kind=None, amount_fen=0, rule=None, policy_version=decision["policy_version"],
                               code=decision["code"], reason_zh=decision["reason_zh"], reason_en=decision["reason_en"])

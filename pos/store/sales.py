@@ -5,9 +5,11 @@ transaction — and voiding one.
 (a :class:`pos.recording.Recorder` opens it) and enforces what must hold however many
 tills press at once:
 
-* the canteen's chain is locked first (:func:`pos.store.ledger.open_chain`), so the
-  idempotency record, the counters and the chain position it reads see every earlier sale;
-* the same Idempotency-Key with the same request gets the first answer, verbatim;
+* the same Idempotency-Key with the same request gets the first answer, verbatim (the
+  key is claimed first, :mod:`pos.store.idempotency`);
+* the canteen's chain is locked for the business date (:func:`pos.store.ledger.open_chain`)
+  before the rows are written, so the day is still open and the receipt number and the
+  chain position read then see every earlier sale;
 * the daily free-meal cap is claimed with a conditional update (``used < cap``);
 * one live subsidy per diner per day (or meal period) is a partial unique index, across
   every canteen of the district.
@@ -28,13 +30,11 @@ from pos.models import Sale, SaleLine, SubsidyGrant, Void
 from pos.store import credentials, idempotency, ledger
 from pos.store.audit import audit
 from pos.store.credentials import CredentialRequest
-from pos.store.day_close import ensure_day_open
 from pos.store.idempotency import Answer
-from pos.store.pricing import (LineRequest, Quote, decide_quote, free_meals_today, moment_of, policy_for,
-                               price_lines, subsidised_meals)
+from pos.store.pricing import LineRequest, Quote, counters_today, decide_quote, moment_of, policy_for, price_lines
 from pos.store.refusal import Refusal
-from pos.store.sale_views import SaleView, get_sale, sale_canteen, sale_view
-from pos.store.shifts import MAX_CASH_FEN, open_shift_id
+from pos.store.sale_views import SaleView, get_sale, sale_view
+from pos.store.shifts import MAX_CASH_FEN, selling_shift
 from pos.store.tx import Tx
 from subsidies import reasons
 from subsidies.vocabulary import TENDERS
@@ -97,24 +97,25 @@ def record_sale(tx: Tx, *, settings: Settings, order: SaleOrder, answer: Callabl
     into the answer the till gets, which is kept for retries with the same key."""
     canteen_id, cashier = order.canteen_id, order.cashier
 
-    # 1. Gather the facts.  The chain lock comes first: what is read after it sees every
-    #    earlier sale at this canteen.
-    chain = ledger.open_chain(tx, canteen_id=canteen_id)
-    digest = idempotency.request_digest(order.request(), settings.id_key)
-    kept = idempotency.recall(tx, user_id=cashier.id, key=order.idempotency_key, digest=digest)
-    if kept is not None:
-        return Recorded(kept, None)  # a retry of a recorded sale: its first answer, whatever changed since
+    # 1. The key first: a retry of a recorded sale gets its first answer, whatever changed since.
     moment = moment_of(order.instant, settings.canteen(canteen_id).timezone)
-    ensure_day_open(tx, canteen_id=canteen_id, business_date=moment.business_date)
-    shift_id = open_shift_id(tx, cashier_id=cashier.id, canteen_id=canteen_id)
-    if shift_id is None:
-        raise Refusal("no_open_shift", "请先开班再收款", "open a shift before selling")
+    digest = idempotency.request_digest(order.request(), settings.id_key)
+    kept = idempotency.claim(tx, user_id=cashier.id, key=order.idempotency_key, digest=digest, at=moment.sold_at)
+    if kept is not None:
+        return Recorded(kept, None)
+
+    # 2. Gather the facts: the cashier's shift (on a day still open), the dishes, the diner,
+    #    today's free meals and the diner's subsidised meals.  Another till may change the
+    #    counters a moment later: the free-meal claim and the one-live-grant index in
+    #    write_sale are what hold the rules under concurrency, and a sale they refuse is
+    #    answered with the new quote.
+    shift_id = selling_shift(tx, cashier_id=cashier.id, canteen_id=canteen_id, business_date=moment.business_date)
     policy = policy_for(settings, moment.business_date)
     lines = price_lines(tx, canteen_id=canteen_id, lines=order.lines)
     credential = credentials.resolve(tx, settings=settings, request=order.credential, today=moment.business_date,
                                      canteen_id=canteen_id)
-    free_meals = free_meals_today(tx, policy=policy, canteen_id=canteen_id, business_date=moment.business_date)
-    subsidised = subsidised_meals(tx, credential=credential, policy=policy, moment=moment)
+    free_meals, subsidised = counters_today(tx, policy=policy, canteen_id=canteen_id, moment=moment,
+                                            credential=credential)
 
     # 2. Decide.
     quote = decide_quote(canteen_id=canteen_id, moment=moment, policy=policy, lines=lines, credential=credential,
@@ -123,14 +124,27 @@ def record_sale(tx: Tx, *, settings: Settings, order: SaleOrder, answer: Callabl
         raise price_changed(quote)
     tender = check_tender(order.tender, due_fen=quote.due_fen)
 
-    # 3. Write the rows: sale, lines, grant and decision on the chain; the kept answer; the audit entry.
-    sale = write_sale(tx, chain=chain, quote=quote, shift_id=shift_id, cashier_id=cashier.id, tender=tender)
-    reply = answer(sale)
-    idempotency.remember(tx, user_id=cashier.id, key=order.idempotency_key, digest=digest, answer=reply,
-                         at=moment.sold_at)
-    audit(tx=tx, action="sale_recorded", actor=cashier, canteen_id=canteen_id, target=sale.id, address=order.address,
-          detail={"receipt_no": sale.receipt_no, "gross_fen": sale.gross_fen, "subsidy_fen": sale.subsidy_fen,
-                  "due_fen": sale.due_fen, "subsidy_kind": sale.subsidy.kind, "credential": sale.credential_kind})
+    # 3. Write the rows on the canteen's chain, locked for the business date (it refuses a
+    #    day closed a moment ago): the sale, its lines, grant and decision; the kept answer;
+    #    the audit entry.  They travel to the database together.
+    chain = ledger.open_chain(tx, canteen_id=canteen_id, business_date=moment.business_date)
+    try:
+        with tx.together():
+            sale = write_sale(tx, chain=chain, quote=quote, shift_id=shift_id, cashier_id=cashier.id, tender=tender)
+            reply = answer(sale)
+            idempotency.remember(tx, user_id=cashier.id, key=order.idempotency_key, answer=reply)
+            audit(tx=tx, action="sale_recorded", actor=cashier, canteen_id=canteen_id, target=sale.id,
+                  address=order.address, detail={"receipt_no": sale.receipt_no, "gross_fen": sale.gross_fen,
+                                                 "subsidy_fen": sale.subsidy_fen, "due_fen": sale.due_fen,
+                                                 "subsidy_kind": sale.subsidy.kind, "credential": sale.credential_kind})
+    except tx.IntegrityError as e:
+        if "diner_key" not in str(e) and "one_live_per_diner" not in str(e):
+            raise
+        # Another till recorded this diner's subsidised meal a moment ago (maybe at another
+        # canteen of the district): refused; the whole sale rolls back.
+        zh, en = reasons.limit_reached(ticket=credential.kind == "ticket", limit_per=policy.limit_per,
+                                       period=quote.decision.period, limit=policy.meals_per_limit)
+        raise Refusal("limit_reached", zh, en) from None
     return Recorded(reply, sale)
 
 
@@ -172,15 +186,15 @@ def check_tender(tender: TenderRequest, *, due_fen: int) -> Tender:
 def write_sale(tx: Tx, *, chain: ledger.ChainWriter, quote: Quote, shift_id: str, cashier_id: str,
                tender: Tender) -> SaleView:
     """Write a decided sale on the chain: claim the free meal if it is one, then the sale,
-    its lines, its grant and its decision.  Refuses (``price_changed`` with the new
-    quote) when another till took the last free meal, and (``limit_reached``) when the
-    diner's subsidised meal was recorded a moment ago at another canteen."""
+    its lines, its grant and its decision.  Refuses (``price_changed``, with the new
+    quote) when another till took the last free meal; a grant for a diner who was
+    subsidised a moment ago at another canteen breaks the one-live-grant index."""
     d, cred, m, canteen_id = quote.decision, quote.credential, quote.moment, quote.canteen_id
     if d.granted and d.kind == "free_meal" and not _claim_free_meal(tx, quote):
-        raise price_changed(decide_quote(
-            canteen_id=canteen_id, moment=m, policy=quote.policy, lines=quote.lines, credential=cred,
-            free_meals=free_meals_today(tx, policy=quote.policy, canteen_id=canteen_id, business_date=m.business_date),
-            subsidised=subsidised_meals(tx, credential=cred, policy=quote.policy, moment=m)))
+        free_meals, subsidised = counters_today(tx, policy=quote.policy, canteen_id=canteen_id, moment=m,
+                                                credential=cred)
+        raise price_changed(decide_quote(canteen_id=canteen_id, moment=m, policy=quote.policy, lines=quote.lines,
+                                         credential=cred, free_meals=free_meals, subsidised=subsidised))
     sale_id = new_id()
     receipt_no = tx.scalar("SELECT COALESCE(MAX(receipt_no), 0) + 1 FROM sales WHERE canteen_id = :c", {"c": canteen_id})
     sale = chain.stamp("sales", {
@@ -207,18 +221,13 @@ def write_sale(tx: Tx, *, chain: ledger.ChainWriter, quote: Quote, shift_id: str
             "reason_zh": d.reason_zh, "reason_en": d.reason_en,
             "line_no": (d.line_index + 1) if d.line_index is not None else None,
             "granted_at": m.sold_at, "voided": False})
-        try:
-            tx.insert(SubsidyGrant.__table__, grant)
-        except tx.IntegrityError as e:
-            if "diner_key" not in str(e) and "one_live_per_diner" not in str(e):
-                raise
-            zh, en = reasons.limit_reached(ticket=cred.kind == "ticket", limit_per=quote.policy.limit_per,
-                                           period=d.period, limit=quote.policy.meals_per_limit)
-            raise Refusal("limit_reached", zh, en) from None
-    decision = {"sale_id": sale_id, "policy_version": d.policy_version, "code": d.code, "reason_zh": d.reason_zh,
-                "reason_en": d.reason_en}
-    tx.execute("INSERT INTO sale_decisions (sale_id, policy_version, code, reason_zh, reason_en) "
-               "VALUES (:sale_id, :policy_version, :code, :reason_zh, :reason_en)", decision)
+        tx.insert(SubsidyGrant.__table__, grant)
+    decision = None
+    if grant is None:  # a grant keeps its own reason; without one, keep why there is none
+        decision = {"sale_id": sale_id, "policy_version": d.policy_version, "code": d.code, "reason_zh": d.reason_zh,
+                    "reason_en": d.reason_en}
+        tx.execute("INSERT INTO sale_decisions (sale_id, policy_version, code, reason_zh, reason_en) "
+                   "VALUES (:sale_id, :policy_version, :code, :reason_zh, :reason_en)", decision)
     chain.save()
     return sale_view(sale, lines, grant, decision, None, {line.item_id: line.name_en for line in quote.lines})
 
@@ -229,8 +238,8 @@ def _claim_free_meal(tx: Tx, quote: Quote) -> bool:
     params = {"c": quote.canteen_id, "d": quote.moment.business_date}
     tx.execute("INSERT INTO free_meal_counters (canteen_id, business_date, cap, used) VALUES (:c, :d, :cap, 0) "
                "ON CONFLICT (canteen_id, business_date) DO NOTHING", {**params, "cap": quote.policy.free_meals_per_day})
-    return tx.execute("UPDATE free_meal_counters SET used = used + 1 "
-                      "WHERE canteen_id = :c AND business_date = :d AND used < cap", params).rowcount == 1
+    return tx.one("UPDATE free_meal_counters SET used = used + 1 "
+                  "WHERE canteen_id = :c AND business_date = :d AND used < cap RETURNING used", params) is not None
 
 
 def void_sale(tx: Tx, *, sale_id: str, reason: str, requested_by, approved_by, instant: datetime,
@@ -239,14 +248,16 @@ def void_sale(tx: Tx, *, sale_id: str, reason: str, requested_by, approved_by, i
     its subsidy reversed and a free-meal slot given back.  Refuses a second void
     (``already_voided``) and a closed date (``day_closed``).  ``requested_by`` and
     ``approved_by`` have ``id`` and ``username``."""
-    canteen_id = sale_canteen(tx, sale_id=sale_id)
-    if canteen_id is None:
+    found = tx.one("SELECT canteen_id, business_date, status FROM sales WHERE id = :i", {"i": sale_id})
+    if found is None:
         raise Refusal("unknown_sale", "没有这笔销售", "no such sale")
-    chain = ledger.open_chain(tx, canteen_id=canteen_id)
-    sale = get_sale(tx, sale_id=sale_id)
+    canteen_id, business_date, status = found[0], tx.date(found[1]), found[2]
+    if status == "voided":
+        raise Refusal("already_voided", "这笔销售已作废", "this sale is already voided")
+    chain = ledger.open_chain(tx, canteen_id=canteen_id, business_date=business_date)
+    sale = get_sale(tx, sale_id=sale_id)  # as of the lock: another till may have voided it a moment ago
     if sale.status == "voided":
         raise Refusal("already_voided", "这笔销售已作废", "this sale is already voided")
-    ensure_day_open(tx, canteen_id=canteen_id, business_date=sale.business_date)
     reason = (reason or "").strip()
     if not reason:
         raise Refusal("reason_required", "请填写作废原因", "a reason for the void is required")

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from pos.models import Sale, Shift, Void
 from pos.store.audit import audit
+from pos.store.ledger import day_closed
 from pos.store.refusal import Refusal
 from pos.store.tx import Tx
 
@@ -72,10 +73,19 @@ def current_shift(*, session: Session, cashier_id: str, canteen_id: str | None =
     return session.execute(q).scalars().first()
 
 
-def open_shift_id(tx: Tx, *, cashier_id: str, canteen_id: str) -> str | None:
-    """The id of the cashier's open shift at the canteen, or None (one plain statement: every sale asks)."""
-    return tx.scalar("SELECT id FROM shifts WHERE cashier_id = :u AND closed_at IS NULL AND canteen_id = :c",
-                     {"u": cashier_id, "c": canteen_id})
+def selling_shift(tx: Tx, *, cashier_id: str, canteen_id: str, business_date: date) -> str:
+    """The id of the shift a sale of ``business_date`` goes into: the cashier's open shift
+    at the canteen.  Refuses a closed date (``day_closed``: nothing more is sold on it)
+    and a cashier without an open shift (``no_open_shift``).  One statement: every sale asks."""
+    closed, shift_id = tx.one(
+        "SELECT EXISTS (SELECT 1 FROM day_closes WHERE canteen_id = :c AND business_date = :d), "
+        "(SELECT id FROM shifts WHERE cashier_id = :u AND closed_at IS NULL AND canteen_id = :c)",
+        {"u": cashier_id, "c": canteen_id, "d": business_date})
+    if closed:
+        raise day_closed(business_date)
+    if shift_id is None:
+        raise Refusal("no_open_shift", "请先开班再收款", "open a shift before selling")
+    return shift_id
 
 
 def open_shift(*, session: Session, canteen_id: str, cashier, opening_float_fen: int, business_date: date,

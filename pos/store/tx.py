@@ -14,9 +14,10 @@ in, so a store function that speaks plain SQL can take part in it).
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from sqlalchemy import Table
 from sqlmodel import Session
@@ -53,10 +54,11 @@ class Tx:
     ``IntegrityError`` is the driver's, for a caller that expects a constraint to refuse
     a row (the one-live-grant-per-diner index, a unique receipt number)."""
 
-    __slots__ = ("cursor", "sqlite", "IntegrityError")
+    __slots__ = ("cursor", "sqlite", "IntegrityError", "pipeline")
 
-    def __init__(self, cursor, *, sqlite: bool, integrity_error: type[Exception]):
+    def __init__(self, cursor, *, sqlite: bool, integrity_error: type[Exception], pipeline: bool = True):
         self.cursor, self.sqlite, self.IntegrityError = cursor, sqlite, integrity_error
+        self.pipeline = pipeline and not sqlite
 
     @classmethod
     def of(cls, session: "Session | Tx") -> "Tx":
@@ -91,13 +93,31 @@ class Tx:
     def all(self, sql: str, params: dict | None = None) -> list[tuple]:
         return self.execute(sql, params).fetchall()
 
-    def insert(self, table: Table, rows: dict | Iterable[dict]) -> None:
-        """Insert one row (a dict of every column of ``table``) or several."""
-        sql = insert_sql(table)
-        if isinstance(rows, dict):
-            self.execute(sql, rows)
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Statements in this block whose results are not read go to the database together:
+        on PostgreSQL in one round trip (psycopg's pipeline mode), and an error among them
+        is raised when the block ends; reading a result waits for what was sent before it.
+        SQLite, in the same process, runs each as it comes (and so does a Tx made with
+        ``pipeline=False``)."""
+        if not self.pipeline:
+            yield
         else:
-            self.cursor.executemany(sql if self.sqlite else _for_postgres(sql), [self._params(r) for r in rows])
+            with self.cursor.connection.pipeline():
+                yield
+
+    def insert(self, table: Table, rows: dict | Iterable[dict]) -> None:
+        """Insert one row (a dict of every column of ``table``) or several, in one statement."""
+        if isinstance(rows, dict):
+            self.execute(insert_sql(table), rows)
+            return
+        rows = list(rows)
+        if not rows:
+            return
+        cols = [c.name for c in table.columns]
+        values = ", ".join("(" + ", ".join(f":{c}_{n}" for c in cols) + ")" for n in range(len(rows)))
+        params = {f"{c}_{n}": row[c] for n, row in enumerate(rows) for c in cols}
+        self.execute(f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES {values}", params)
 
     # SQLite hands dates and times back as the text it stored; PostgreSQL as values.
     def date(self, value: Any) -> date | None:

@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 
 from pos.db import check_schema_version, has_schema
 from pos.store.canteens import sync_canteens
-from pos.web import NO_WRITER_LOCK_ENV, create_app
+from pos.web import NO_PIPELINE_ENV, NO_WRITER_LOCK_ENV, create_app
 from pos.web.serving import KEEPALIVE_REQUESTS_ENV
 
 
@@ -22,9 +22,10 @@ def default_processes() -> int:
 
 
 def default_threads() -> int:
-    """Request threads per server process: enough that a slow PDF download does not hold up
-    the tills, few enough that threads do not queue for the interpreter lock."""
-    return min(8, 2 * (os.cpu_count() or 1) + 1)
+    """Request threads per server process: one more than the cores, so a slow PDF download
+    does not hold up the tills, and few enough that threads do not queue for the
+    interpreter lock (more requests wait in the server, outside Python, instead)."""
+    return min(8, (os.cpu_count() or 1) + 1)
 
 
 def register(cli: click.Group) -> None:
@@ -32,7 +33,7 @@ def register(cli: click.Group) -> None:
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=5000, show_default=True, type=int)
     @click.option("--threads", default=None, type=click.IntRange(1, 64),
-                  help="Request threads per process  [default: 2 per CPU core + 1, at most 8].")
+                  help="Request threads per process  [default: one more than the CPU cores, at most 8].")
     @click.option("--processes", default=None, type=click.IntRange(1, 16),
                   help="Worker processes on the listening port  [default: one per CPU core, at most 4].")
     @click.option("--server", type=click.Choice(["granian", "waitress"]), default="granian", show_default=True,
@@ -45,9 +46,12 @@ def register(cli: click.Group) -> None:
     @click.option("--writer-lock/--no-writer-lock", default=True, show_default=True,
                   help="On a SQLite file: writers queue on a lock beside the database instead of polling "
                        "in SQLite's busy handler (see README, Architecture).")
+    @click.option("--pipeline/--no-pipeline", default=True, show_default=True,
+                  help="On PostgreSQL: the rows of a sale go to the database in one round trip "
+                       "(see README, Architecture).")
     @with_appcontext
     def serve(host: str, port: int, threads: int | None, processes: int | None, server: str,
-              keepalive_requests: int, writer_lock: bool):
+              keepalive_requests: int, writer_lock: bool, pipeline: bool):
         """Serve the till with a production WSGI server."""
         threads = threads or default_threads()
         processes = processes or default_processes()
@@ -60,6 +64,7 @@ def register(cli: click.Group) -> None:
             sync_canteens(session=s, settings=current_app.config["CANTEEN"])
         db.dispose()  # no connection of this process is used by the server processes
         os.environ[NO_WRITER_LOCK_ENV] = "0" if writer_lock else "1"  # read by each server process's app
+        os.environ[NO_PIPELINE_ENV] = "0" if pipeline else "1"
         click.echo(f"serving the till on http://{host}:{port}/ with {server}"
                    + (f" ({processes} processes)" if processes > 1 else ""))
         if server == "granian":
