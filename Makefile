@@ -44,6 +44,8 @@ fuzz: $(VENV)/.test-stamp
 
 bench: $(VENV)/.test-stamp
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@echo "== bench/bench_sales_http.py --engine postgresql"
+	$(BIN)/python bench/bench_sales_http.py --engine postgresql
 
 clean:
 	rm -rf $(VENV) .pytest_cache

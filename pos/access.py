@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Protocol
 
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 
 PUBLIC = frozenset({"anonymous"})
 #: The staff roles, with the names people call them (the English is in the catalogues).

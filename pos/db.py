@@ -8,7 +8,7 @@ from before BEGIN until after COMMIT.  PostgreSQL via psycopg 3.
 
 Two ways in: :meth:`Database.session` / :meth:`Database.transaction` give a SQLModel
 session (the registry, the back office, reports); :meth:`Database.tx` gives a
-:class:`pos.store.tx.Tx` on one pooled connection (the sale path).  On PostgreSQL a
+:class:`pos.tx.Tx` on one pooled connection (the sale path).  On PostgreSQL a
 reading ``tx`` runs its statements without a transaction and a writing one ends with
 COMMIT, never a ROLLBACK unless it failed: a ROLLBACK makes psycopg drop the
 connection's prepared statements, which the sale path reuses from sale to sale.
@@ -19,6 +19,7 @@ one is brought up to date by the numbered files in ``pos/migrations`` (:func:`up
 from __future__ import annotations
 
 import re
+import threading
 import time
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
@@ -29,7 +30,7 @@ from sqlalchemy import event, exc, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from pos.store.tx import Tx
+from pos.tx import Tx
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -121,12 +122,13 @@ class Database:
 
     def __init__(self, url: str, *, writer_lock: WriterLock | None = None, pipeline: bool = True, **engine_kwargs):
         self.url = url
-        self.pipeline = pipeline  # a Tx's rows sent together on PostgreSQL (pos.store.tx.Tx.together)
+        self.pipeline = pipeline  # a Tx's rows sent together on PostgreSQL (pos.tx.Tx.together)
         self.engine = make_engine(url, **engine_kwargs)
         self.is_sqlite = url.startswith("sqlite")
         self.writer_lock = writer_lock
         self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._integrity_error = self.engine.dialect.loaded_dbapi.IntegrityError
+        self._held = threading.local()
 
     def session(self) -> Session:
         """A session for reading (deferred transaction on SQLite)."""
@@ -144,6 +146,28 @@ class Database:
                 with session.begin():
                     yield session
 
+    def hold_connection(self) -> None:
+        """From now until :meth:`release_connection`, this thread's transactions (``tx``)
+        share one pooled connection, taken at the first: a request signs in and records
+        its sale on one connection, not one each."""
+        self._held.pooled, self._held.busy, self._held.active = None, False, True
+
+    def release_connection(self) -> None:
+        """Give the held connection back to the pool (see :meth:`hold_connection`)."""
+        pooled = getattr(self._held, "pooled", None)
+        self._held.pooled, self._held.busy, self._held.active = None, False, False
+        if pooled is not None:
+            pooled.close()
+
+    def _checkout(self):
+        """A pooled connection for one ``tx``, and whether it is the held one."""
+        if getattr(self._held, "active", False) and not self._held.busy:
+            if self._held.pooled is None:
+                self._held.pooled = self.engine.raw_connection()
+            self._held.busy = True
+            return self._held.pooled, True
+        return self.engine.raw_connection(), False
+
     @contextmanager
     def tx(self, *, write: bool = False) -> Iterator[Tx]:
         """A :class:`Tx` on one pooled connection: committed when the block ends, rolled
@@ -151,7 +175,7 @@ class Database:
         lock when there is one.  Without ``write`` on PostgreSQL, statements run on their
         own (no transaction to begin or end)."""
         with self._lock() if write else nullcontext():
-            pooled = self.engine.raw_connection()
+            pooled, held = self._checkout()
             driver = pooled.driver_connection
             # PostgreSQL reads need no transaction: each statement sees what is committed
             # when it runs, as in a READ COMMITTED transaction, without BEGIN and COMMIT.
@@ -179,7 +203,10 @@ class Database:
             finally:
                 if reading:
                     driver.autocommit = False
-                pooled.close()
+                if held:
+                    self._held.busy = False
+                else:
+                    pooled.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -260,15 +287,19 @@ def check_schema_version(engine: Engine) -> None:
 
 def upgrade_schema(engine: Engine) -> list[int]:
     """Apply the upgrade files newer than the database's version, in order, in one
-    transaction; returns the versions applied (empty when already current)."""
-    current = database_schema_version(engine)
+    transaction; returns the versions applied (empty when already current).  The version
+    is read inside that transaction, under a lock, so two upgrades started at once run one
+    after the other and the second finds nothing to do."""
     expected = code_schema_version()
-    if current > expected:
-        check_schema_version(engine)
-    pending = [(v, name, path) for v, name, path in migrations() if v > current]
-    if not pending:
-        return []
-    with engine.begin() as conn:
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
+        if not sqlite:
+            conn.execute(text("LOCK TABLE schema_version IN EXCLUSIVE MODE"))
+        current = conn.execute(text("SELECT MAX(version) FROM schema_version")).scalar() or 0
+        if current > expected:
+            raise SchemaError(f"the database is at schema version {current}, newer than this release "
+                              f"({expected}): run the release that wrote it")
+        pending = [(v, name, path) for v, name, path in migrations() if v > current]
         for version, name, path in pending:
             for stmt in schema_statements(path.read_text(encoding="utf-8")):
                 conn.exec_driver_sql(stmt)

@@ -23,6 +23,7 @@ def kind_zh(kind: str) -> str:
 
 
 def tender_zh(method: str) -> str:
+    """A tender's Chinese name."""
     return name_of(TENDER_NAMES, method)
 
 

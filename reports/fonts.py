@@ -25,6 +25,7 @@ class FontMissing(RuntimeError):
 
 
 def font_path() -> Path:
+    """The CJK TrueType font to embed: ``CANTEEN_CJK_FONT``, else the first known system font."""
     override = os.environ.get("CANTEEN_CJK_FONT")
     if override:
         p = Path(override)

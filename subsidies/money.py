@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 
 class MoneyError(ValueError):
-    pass
+    """Not an amount of money in whole fen (or, typed, in yuan with at most two decimals)."""
 
 
 def yuan(fen: int, *, symbol: bool = True) -> str:

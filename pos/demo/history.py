@@ -25,7 +25,7 @@ from pos.store.day_close import close_day
 from pos.store.pricing import LineRequest, counters_today, decide_quote, moment_of, price_lines
 from pos.store.sales import Tender, void_sale, write_sale
 from pos.store.shifts import expected_cash
-from pos.store.tx import Tx
+from pos.tx import Tx
 
 DEMO_DAYS = 7
 

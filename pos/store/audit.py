@@ -9,7 +9,7 @@ from sqlmodel import Session
 from pos.clock import naive_utc
 from pos.ids import new_id
 from pos.models import AuditEntry
-from pos.store.tx import Tx
+from pos.tx import Tx
 
 _AUDIT = AuditEntry.__table__
 

@@ -21,7 +21,7 @@ from pos.ids import new_id
 from pos.models import Correction, DayClose, Sale, Shift
 from pos.store import ledger
 from pos.store.audit import audit
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from reports.queries import DailyReport, daily_data, daily_json, daily_report, sha256_text
 
 

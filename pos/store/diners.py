@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from pos.clock import naive_utc
 from pos.models import Diner, DinerChange, StaffUser, Voucher
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.store.tokens import normalise_code
 from subsidies.vocabulary import WORKER_CATEGORIES
 from subsidies.resident_id import ResidentIdError, mask_resident_id, parse_resident_id, pseudonym
@@ -197,6 +197,8 @@ def set_suspended(*, session: Session, diner_id: str, staff_id: str, community: 
 
 @dataclass(frozen=True)
 class Change:
+    """One recorded change of a diner's record, as the history page shows it."""
+
     at: datetime
     staff: str
     field: str

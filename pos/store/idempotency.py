@@ -20,8 +20,8 @@ import json
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from pos.store.refusal import Refusal
-from pos.store.tx import Tx
+from pos.refusal import Refusal
+from pos.tx import Tx
 
 
 class Answer(NamedTuple):
@@ -29,11 +29,6 @@ class Answer(NamedTuple):
 
     status: int
     body: str
-
-
-class Remembered(NamedTuple):
-    digest: str
-    answer: Answer
 
 
 def request_digest(request: Any, key: bytes) -> str:

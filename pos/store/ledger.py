@@ -27,8 +27,8 @@ from sqlalchemy import Table, bindparam, select
 from sqlmodel import Session
 
 from pos.models import Canteen, Correction, DayClose, Sale, SaleLine, SubsidyGrant, Void
-from pos.store.refusal import Refusal
-from pos.store.tx import Tx
+from pos.refusal import Refusal
+from pos.tx import Tx
 
 GENESIS = "0" * 64
 CHAINED: dict[str, Table] = {
@@ -202,6 +202,8 @@ def verify_chain(*, session: Session, canteen_id: str) -> VerifyResult:
 
 
 class CloseMismatch(NamedTuple):
+    """A day close whose recorded chain head is no longer the hash at its position."""
+
     business_date: str
     chain_seq: int
     recorded: str

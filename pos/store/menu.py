@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 
 from pos.clock import naive_utc
 from pos.models import MenuItem
-from pos.store.refusal import Refusal
-from pos.store.tx import Tx
+from pos.refusal import Refusal
+from pos.tx import Tx
 
 MAX_PRICE_FEN = 100_000  # ¥1,000 for one dish is a typo, not a price
 EDITABLE = ("name", "name_en", "category", "price_fen", "welfare_meal", "available", "sort_order")
@@ -94,6 +94,7 @@ def create_item(*, session: Session, canteen_id: str, name: str, category: str, 
 
 
 def get_item(*, session: Session, item_id: str, canteen_id: str | None = None) -> MenuItem:
+    """The dish, or a refusal (``item_not_found``), also for a dish of another canteen."""
     item = session.get(MenuItem, item_id)
     if item is None or (canteen_id is not None and item.canteen_id != canteen_id):
         raise Refusal("item_not_found", "没有这个菜品", "no such menu item")

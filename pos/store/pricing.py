@@ -15,8 +15,8 @@ from pos.clock import naive_utc
 from pos.config import Settings
 from pos.store import credentials
 from pos.store.credentials import Credential, CredentialRequest
-from pos.store.refusal import Refusal
-from pos.store.tx import Tx
+from pos.refusal import Refusal
+from pos.tx import Tx
 from subsidies.business_day import business_moment
 from subsidies.engine import Counters, Decision, DinerFacts, Order, OrderLine, decide, period_key
 from subsidies.policy import PolicyError, PolicyVersion

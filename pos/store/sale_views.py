@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Mapping, Sequence
 
-from pos.store.tx import Tx
+from pos.tx import Tx
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class SubsidyView:
 
 @dataclass(frozen=True)
 class VoidView:
+    """The void of a sale: when, why, who asked and who approved, and what it gave back."""
+
     id: str
     voided_at: datetime
     reason: str

@@ -14,7 +14,7 @@ tills press at once:
 * one live subsidy per diner per day (or meal period) is a partial unique index, across
   every canteen of the district.
 
-A refusal raises :class:`pos.store.refusal.Refusal` and the transaction rolls back:
+A refusal raises :class:`pos.refusal.Refusal` and the transaction rolls back:
 nothing of a refused sale is recorded.  Money is integer fen throughout.
 """
 from __future__ import annotations
@@ -32,10 +32,10 @@ from pos.store.audit import audit
 from pos.store.credentials import CredentialRequest
 from pos.store.idempotency import Answer
 from pos.store.pricing import LineRequest, Quote, counters_today, decide_quote, moment_of, policy_for, price_lines
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.store.sale_views import SaleView, get_sale, sale_view
 from pos.store.shifts import MAX_CASH_FEN, selling_shift
-from pos.store.tx import Tx
+from pos.tx import Tx
 from subsidies import reasons
 from subsidies.vocabulary import TENDERS
 
@@ -86,6 +86,8 @@ class Recorded(NamedTuple):
 
 
 class Tender(NamedTuple):
+    """A payment checked against the amount due: what was handed over and the change."""
+
     method: str
     tendered_fen: int
     change_fen: int

@@ -16,8 +16,8 @@ from sqlmodel import Session
 from pos.models import Sale, Shift, Void
 from pos.store.audit import audit
 from pos.store.ledger import day_closed
-from pos.store.refusal import Refusal
-from pos.store.tx import Tx
+from pos.refusal import Refusal
+from pos.tx import Tx
 
 MAX_CASH_FEN = 10_000_000  # ¥100,000: more than any drawer holds; larger is a typing mistake
 SUPERVISORS = ("supervisor", "admin")  # may close a cashier's shift at their canteen

@@ -12,14 +12,16 @@ from pos.access import ROLES
 from pos.clock import naive_utc
 from pos.models import ApiToken, Canteen, LoginAttempt, StaffUser
 from pos.store.passwords import check_secret, hash_secret
-from pos.store.refusal import Refusal
-from pos.store.tx import Tx
+from pos.refusal import Refusal
+from pos.tx import Tx
 
 MIN_PASSWORD = 8
 
 
 def create_user(*, session: Session, username: str, password: str, role: str, display_name: str = "",
                 canteen_id: str | None = None, community: str | None = None, pin: str | None = None) -> StaffUser:
+    """Add a staff account (password and PIN stored as scrypt hashes).  Refuses a bad
+    username, role, password or PIN, an unknown canteen and a username taken."""
     username = username.strip()
     if not username or len(username) > 64 or not username.isprintable() or " " in username:
         raise Refusal("invalid_username", "用户名无效", "username must be 1-64 characters without spaces")
@@ -74,6 +76,7 @@ def _check_secret(stored_hash: str | None, secret: str) -> bool:
 
 
 def record_attempt(*, session: Session, kind: str, username: str, address: str, succeeded: bool) -> None:
+    """Note a sign-in or PIN attempt, for the throttle."""
     session.add(LoginAttempt(kind=kind, username=username, address=address, succeeded=succeeded, at=naive_utc()))
 
 
@@ -190,4 +193,5 @@ def set_active(*, session: Session, user_id: str, active: bool) -> StaffUser:
 
 
 def all_users(*, session: Session) -> list[StaffUser]:
+    """Every staff account, by role and username."""
     return list(session.exec(select(StaffUser).order_by(StaffUser.role, StaffUser.username)))

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from itsdangerous import Signer
 from itsdangerous.signer import HMACAlgorithm
 
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 
 KIND_VOUCHER = 1
 KIND_TICKET = 2
@@ -155,6 +155,7 @@ def voucher_url(base_url: str, token: str) -> str:
 
 
 def ticket_url(base_url: str, token: str) -> str:
+    """The address a ticket's QR code carries."""
     return f"{base_url}/t/{token}"
 
 
@@ -172,6 +173,18 @@ def token_in(text: str) -> str | None:
     return text if _BARE_TOKEN.match(text) else None
 
 
+def found_in(text: str, *, secret_key: str, kind: int, code_length: int) -> Opened | str | None:
+    """What ``text`` holds of one kind of token: the token, opened (its signature checked),
+    when it is of ``kind``; a well-formed short code of ``code_length``; or None.  A
+    damaged or forged token is refused here, whatever its kind."""
+    token = token_in(text)
+    if token is not None:
+        opened = open_token(secret_key=secret_key, token=token)
+        return opened if opened.kind == kind else None
+    code = normalise_code(text)
+    return code if len(code) == code_length and code_is_well_formed(code) else None
+
+
 def looks_damaged(text: str) -> bool:
     """What a URL or token looks like when it lost its tail on the way (a flaky scan)."""
     return "/" in text or "." in text or (len(text) > TICKET_CODE_LENGTH + 2 and bool(_TOKEN_CHARS.match(text)))
@@ -186,6 +199,7 @@ def code_check_character(body: str) -> str:
 
 
 def new_code(length: int) -> str:
+    """A random short code of ``length`` characters, the last its check character."""
     body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(length - 1))
     return body + code_check_character(body)
 

@@ -17,7 +17,7 @@ from pos.clock import naive_utc
 from pos.config import Settings
 from pos.models import Diner, Ticket, Voucher
 from pos.store import tokens
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 
 MAX_TICKETS_PER_SHEET = 500
 
@@ -46,6 +46,7 @@ class IssuedVoucher:
 
 
 def issued(settings: Settings, voucher: Voucher) -> IssuedVoucher:
+    """The voucher with its token and URL, as printed on the card."""
     token = tokens.voucher_token(settings.secret_key, voucher.id, voucher.version)
     return IssuedVoucher(voucher=voucher, token=token, url=tokens.voucher_url(settings.base_url, token))
 
@@ -94,6 +95,7 @@ def revoke_voucher(*, session: Session, voucher_id: str) -> Voucher:
 
 
 def active_voucher(*, session: Session, diner_id: str) -> Voucher | None:
+    """The diner's one active voucher, or None."""
     return session.exec(select(Voucher).where(Voucher.diner_id == diner_id, Voucher.status == "active")).first()
 
 
@@ -148,11 +150,13 @@ class IssuedTicket:
 
 
 def issued_ticket(settings: Settings, ticket: Ticket) -> IssuedTicket:
+    """The ticket with its token and URL, as printed on the sheet."""
     token = tokens.ticket_token(settings.secret_key, ticket.id)
     return IssuedTicket(ticket=ticket, token=token, url=tokens.ticket_url(settings.base_url, token))
 
 
 def tickets_for(*, session: Session, canteen_id: str, business_date: date) -> list[Ticket]:
+    """The canteen's tickets for one business date, in the order they were made."""
     return list(session.exec(select(Ticket).where(Ticket.canteen_id == canteen_id,
                                                   Ticket.business_date == business_date)
                              .order_by(Ticket.issued_at, Ticket.code)))
@@ -194,6 +198,7 @@ def issue_tickets(*, session: Session, settings: Settings, canteen_id: str, busi
 
 
 def ticket_from_token(*, session: Session, settings: Settings, token: str) -> Ticket:
+    """The ticket a token names, or a refusal (forged, truncated, wrong key, unknown)."""
     opened = tokens.open_token(secret_key=settings.secret_key, token=token)
     if opened.kind != tokens.KIND_TICKET:
         raise Refusal("not_a_ticket", "这是餐券，不是公益餐票", "this is a meal voucher, not a free-meal ticket")

@@ -140,6 +140,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
         pipeline=os.environ.get(NO_PIPELINE_ENV) != "1")
     app.extensions["canteen_db"] = database
     app.extensions["canteen_recorder"] = PlainRecorder(database, settings)
+    # One connection per request (taken when first needed), before the access hook signs
+    # the caller in on it.
+    app.before_request(database.hold_connection)
+    app.teardown_request(lambda _error: database.release_connection())
 
     init_i18n(app)
     init_auth(app)

@@ -11,7 +11,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.store.tokens import TOKEN_REFUSALS
 from subsidies.resident_id import ERROR_CODES as RESIDENT_ID_ERRORS
 

@@ -14,7 +14,7 @@ from pos.db import Database
 from pos.models import StaffUser
 from pos.store import staff as staff_store
 from pos.store.audit import audit
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.web.refusals import status_of, wants_json
 
 bp = Blueprint("auth", __name__)
@@ -166,20 +166,20 @@ def safe_next(target: str | None, default: str) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    settings = current_app.config["CANTEEN"]
+    security = settings().security
     error = None
     if request.method == "POST":
         try:
             with db().transaction() as s:
                 row = staff_store.authenticate(
                     session=s, username=request.form.get("username", ""), password=request.form.get("password", ""),
-                    address=client_address(), max_failures=settings.security.login_max_failures,
-                    window_minutes=settings.security.login_window_minutes)
+                    address=client_address(), max_failures=security.login_max_failures,
+                    window_minutes=security.login_window_minutes)
                 if row is not None:
                     previous = flask_session.get("sid")
                     if isinstance(previous, str) and previous:  # signing in again ends the old session
                         staff_store.revoke_token(session=s, token=previous)
-                    sid, _ = staff_store.issue_token(session=s, user=row, hours=settings.security.token_hours)
+                    sid, _ = staff_store.issue_token(session=s, user=row, hours=security.token_hours)
                     audit(tx=s, action="login", actor=row, canteen_id=row.canteen_id, address=client_address())
                     staff = Staff(row)
             if row is None:

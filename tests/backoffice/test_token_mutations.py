@@ -10,7 +10,7 @@ from sqlmodel import select
 from pos.models import Diner
 from pos.store import credentials
 from pos.store import vouchers as vstore
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.web.refusals import status_of
 
 ALPHABET = string.ascii_letters + string.digits + "-_."

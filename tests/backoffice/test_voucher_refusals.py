@@ -14,7 +14,7 @@ from pos.store import credentials, tokens
 from pos.store import vouchers as vstore
 from pos.store.credentials import CredentialRequest
 from pos.store.diners import register_diner, set_suspended
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.web.api.answers import credential_out
 from pos.web.refusals import status_of
 

@@ -96,22 +96,52 @@ def loops(edges: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
-def test_the_walk_sees_imports_inside_functions_and_relative_ones():
+def test_the_walk_sees_imports_inside_functions_and_relative_ones(tmp_path):
     edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert loops(edges) == [["a", "b", "c"]]
-    known = {"pos", "pos.store", "pos.store.tx", "pos.web", "pos.web.api", "pos.web.api.answers"}
-    tmp = ROOT / "tests" / "foundation" / "_probe_module.py"
-    source = "def f():\n    from pos.store import tx\n    from ..api import answers\n"
-    tmp.write_text(source, encoding="utf-8")
-    try:
-        assert imports_of("pos.web.cli.probe", tmp, known) == {"pos.store.tx", "pos.web.api.answers"}
-    finally:
-        tmp.unlink()
+    known = {"pos", "pos.store", "pos.store.sales", "pos.web", "pos.web.api", "pos.web.api.answers"}
+    probe = tmp_path / "probe.py"
+    probe.write_text("def f():\n    from pos.store import sales\n    from ..api import answers\n", encoding="utf-8")
+    assert imports_of("pos.web.cli.probe", probe, known) == {"pos.store.sales", "pos.web.api.answers"}
 
 
 def test_no_module_of_the_project_takes_part_in_an_import_loop():
     found = loops(graph())
     assert not found, "import loops: " + "; ".join(" -> ".join(c) for c in found)
+
+
+#: What each part may import of the project (README, Architecture): the foundation modules
+#: of pos, then the store, then what serves it, then the web layer.
+FOUNDATION = ("pos.config", "pos.clock", "pos.ids", "pos.models", "pos.refusal", "pos.tx", "pos.db", "pos.access")
+MAY_IMPORT = {
+    "subsidies": ("subsidies",),
+    "reports": ("reports", "subsidies", "pos.models", "pos.config", "pos.clock"),
+    "pos.store": ("pos.store", "subsidies", "reports.queries", "reports.rows", *FOUNDATION),
+    "pos.recording": ("pos.recording", "pos.store", *FOUNDATION),
+    "pos.demo": ("pos.demo", "pos.store", "subsidies", *FOUNDATION),
+}
+
+
+def _part(name: str) -> str | None:
+    return next((p for p in sorted(MAY_IMPORT, key=len, reverse=True) if name == p or name.startswith(p + ".")), None)
+
+
+def test_each_part_imports_only_what_the_architecture_lets_it():
+    wrong = []
+    for name, deps in graph().items():
+        part = _part(name)
+        if part is None:
+            continue
+        allowed = MAY_IMPORT[part]
+        wrong += [f"{name} imports {dep}" for dep in sorted(deps)
+                  if not any(dep == a or dep.startswith(a + ".") for a in allowed)]
+    assert not wrong, wrong
+
+
+def test_the_foundation_imports_no_part_above_it():
+    wrong = [f"{name} imports {dep}" for name, deps in graph().items() if name in FOUNDATION
+             for dep in sorted(deps) if dep.startswith(("pos.store", "pos.recording", "pos.demo", "pos.web"))]
+    assert not wrong, wrong
 
 
 def _direct_imports(path: Path) -> set[str]:

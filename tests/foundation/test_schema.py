@@ -104,3 +104,27 @@ def test_sqlite_pragmas_are_set(sqlite_url):
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
     d.dispose()
+
+
+def _check_list(table: str, column: str) -> set[str]:
+    """The values a CHECK (column IN (...)) of schema.sql allows in ``table.column``."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "schema.sql").read_text(encoding="utf-8")
+    body = re.search(rf"CREATE TABLE {table} \((.*?)\n\);", text, re.S).group(1)
+    values = re.search(rf"CHECK \({column} IN \(([^)]*)\)\)", body).group(1)
+    return set(re.findall(r"'([^']*)'", values))
+
+
+def test_the_schemas_check_lists_are_the_word_lists_of_the_code():
+    """Each word list lives once in the code; the database's CHECK lists must name the same codes."""
+    from pos.access import ROLES
+    from pos.store import credentials
+    from subsidies.vocabulary import SUBSIDY_KINDS, TENDERS, WORKER_CATEGORIES
+
+    assert _check_list("sales", "tender_method") == set(TENDERS)
+    assert _check_list("subsidy_grants", "kind") == set(SUBSIDY_KINDS)
+    assert _check_list("diners", "worker_category") == set(WORKER_CATEGORIES)
+    assert _check_list("staff_users", "role") == set(ROLES)
+    assert _check_list("sales", "credential_kind") == {credentials.NO_CREDENTIAL} | {k.NAME for k in credentials.KINDS}

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from pos.clock import business_date, now_utc
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.models import Sale, StaffUser, SubsidyGrant
 from pos.store.day_close import book_correction, close_day
 from report_data import sample_day

@@ -8,7 +8,7 @@ import pytest
 from flask_login import login_user
 from sqlmodel import select
 
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.web.refusals import status_of
 from pos.models import StaffUser
 from support import api_token, browser_login

@@ -85,3 +85,20 @@ def test_the_app_records_with_the_plain_recorder_and_the_sqlite_writer_lock_unle
     assert isinstance(recorder, PlainRecorder) and recorder.database is db
     assert isinstance(db.writer_lock, WriterLock) if not no_lock else db.writer_lock is None
     db.dispose()
+
+
+def test_a_sale_takes_one_connection_from_the_pool(app, till):
+    """Signing the request in and recording the sale share one pooled connection (the
+    request holds it), instead of taking one for each."""
+    from sqlalchemy import event
+
+    engine = app.extensions["canteen_db"].engine
+    checkouts = []
+    listener = lambda *_args: checkouts.append(1)  # noqa: E731
+    event.listen(engine, "checkout", listener)
+    try:
+        sold = till.sell([{"item_id": till.item(name="荤素套餐")["id"], "qty": 1}], due_fen=1600)
+    finally:
+        event.remove(engine, "checkout", listener)
+    assert sold.status_code == 201, sold.get_json()
+    assert len(checkouts) == 1

@@ -8,7 +8,7 @@ the text is one of its own.  Each kind is one module of this package with:
 * ``NAME`` — its code (stored in ``sales.credential_kind``) and ``NAMES`` (zh/en);
 * ``recognise(text, *, settings)`` — what it parses out of the text, or None;
 * ``look_up(tx, found, *, settings, today, canteen_id)`` — the :class:`Credential`,
-  or a :class:`pos.store.refusal.Refusal` saying what is wrong with it.
+  or a :class:`pos.refusal.Refusal` saying what is wrong with it.
 
 To add a kind: write its module, add it to :data:`KINDS`, and add its ``NAME`` to the
 CHECK list of ``sales.credential_kind`` in ``schema.sql`` (a test checks they agree).
@@ -21,8 +21,8 @@ from pos.config import Settings
 from pos.store import tokens
 from pos.store.credentials import id_number, ticket, voucher
 from pos.store.credentials.credential import Credential, CredentialRequest  # noqa: F401  (the package's types)
-from pos.store.refusal import Refusal
-from pos.store.tx import Tx
+from pos.refusal import Refusal
+from pos.tx import Tx
 
 #: The kinds, in the order they are asked.
 KINDS = (voucher, ticket, id_number)

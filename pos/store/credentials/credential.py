@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from pos.config import Settings
 from pos.store.diners import mask_name
-from pos.store.tx import Tx
+from pos.tx import Tx
 from subsidies.bands import band
 from subsidies.engine import DinerFacts
 
@@ -74,6 +74,7 @@ def _diner(tx: Tx, row: tuple | None) -> DinerRow | None:
 
 
 def diner_by_id(tx: Tx, diner_id: str) -> DinerRow | None:
+    """The registered diner with this id, or None."""
     return _diner(tx, tx.one(_DINER + "id = :i", {"i": diner_id}))
 
 

@@ -13,7 +13,7 @@ from datetime import date
 from pos.config import Settings
 from pos.store.credentials.credential import Credential, diner_by_key, registered
 from pos.store.diners import id_refusal
-from pos.store.tx import Tx
+from pos.tx import Tx
 from subsidies.bands import band
 from subsidies.engine import DinerFacts
 from subsidies.resident_id import ResidentIdError, normalise_resident_id, parse_resident_id, pseudonym

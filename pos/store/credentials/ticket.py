@@ -9,8 +9,8 @@ from datetime import date
 from pos.config import Settings
 from pos.store import tokens
 from pos.store.credentials.credential import Credential
-from pos.store.refusal import Refusal
-from pos.store.tx import Tx
+from pos.refusal import Refusal
+from pos.tx import Tx
 from subsidies.engine import DinerFacts
 from subsidies.vocabulary import Names
 
@@ -20,14 +20,8 @@ NAMES = Names("公益餐票", "free-meal ticket")
 
 def recognise(text: str, *, settings: Settings) -> tokens.Opened | str | None:
     """A ticket token whose signature checks out, a well-formed ticket short code, or None."""
-    token = tokens.token_in(text)
-    if token is not None:
-        opened = tokens.open_token(secret_key=settings.secret_key, token=token)
-        return opened if opened.kind == tokens.KIND_TICKET else None
-    code = tokens.normalise_code(text)
-    if len(code) == tokens.TICKET_CODE_LENGTH and tokens.code_is_well_formed(code):
-        return code
-    return None
+    return tokens.found_in(text, secret_key=settings.secret_key, kind=tokens.KIND_TICKET,
+                           code_length=tokens.TICKET_CODE_LENGTH)
 
 
 def look_up(tx: Tx, found: tokens.Opened | str, *, settings: Settings, today: date, canteen_id: str) -> Credential:

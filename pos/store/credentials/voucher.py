@@ -13,8 +13,8 @@ from datetime import date
 from pos.config import Settings
 from pos.store import tokens
 from pos.store.credentials.credential import Credential, diner_by_id, registered
-from pos.store.refusal import Refusal
-from pos.store.tx import Tx
+from pos.refusal import Refusal
+from pos.tx import Tx
 from pos.store.vouchers import check_voucher_state
 from subsidies.vocabulary import Names
 
@@ -25,14 +25,8 @@ NAMES = Names("餐券", "meal voucher")
 def recognise(text: str, *, settings: Settings) -> tokens.Opened | str | None:
     """A voucher token whose signature checks out, a well-formed voucher short code, or
     None when the text is not a voucher.  A damaged or forged token is refused here."""
-    token = tokens.token_in(text)
-    if token is not None:
-        opened = tokens.open_token(secret_key=settings.secret_key, token=token)
-        return opened if opened.kind == tokens.KIND_VOUCHER else None
-    code = tokens.normalise_code(text)
-    if len(code) == tokens.VOUCHER_CODE_LENGTH and tokens.code_is_well_formed(code):
-        return code
-    return None
+    return tokens.found_in(text, secret_key=settings.secret_key, kind=tokens.KIND_VOUCHER,
+                           code_length=tokens.VOUCHER_CODE_LENGTH)
 
 
 def look_up(tx: Tx, found: tokens.Opened | str, *, settings: Settings, today: date, canteen_id: str) -> Credential:

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from pos.store import staff as staff_store
 from pos.store.audit import audit
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.web.api.blueprint import api
 from pos.web.api.schemas import ErrorOut, Strict
 from pos.web.signin import client_address, db, settings

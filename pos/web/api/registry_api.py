@@ -22,7 +22,7 @@ from pos.store import menu as mstore
 from pos.store import tokens
 from pos.store import vouchers as vstore
 from pos.store.audit import audit
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.web.api.blueprint import api
 from pos.web.api.schemas import ErrorOut, Parameters, Strict
 from pos.web import printing

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from pos.clock import now_utc
 from pos.store.day_close import close_day
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.web.api.blueprint import ERRORS, api
 from pos.web.api.schemas import Strict
 from pos.web.signin import canteen_named, client_address, db, settings, user_canteen

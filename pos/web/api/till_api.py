@@ -21,7 +21,7 @@ from pos.store import staff as staff_store
 from pos.store.credentials import CredentialRequest
 from pos.store.idempotency import Answer
 from pos.store.pricing import MAX_LINES, MAX_QTY, LineRequest
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.store.sales import Actor, SaleOrder, TenderRequest, void_sale
 from pos.web.api.answers import (CurrentShiftOut, LookupOut, MenuOut, QuotaOut, QuoteOut, SaleOut, SalesOut,
                                  ShiftOut, credential_out, decision_out, free_meals_out, menu_out, quote_out, sale_out,

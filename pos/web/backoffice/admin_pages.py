@@ -7,7 +7,7 @@ from flask_login import current_user
 from pos.access import ROLE_NAMES, ROLES
 from pos.store import menu as mstore
 from pos.store import staff as sstore
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.web.backoffice.common import (audit_here, bp, canteen_named, chosen_canteen, done, form_text, form_yuan,
                                        message, settings, visible_canteens)
 from pos.web.refusals import status_of

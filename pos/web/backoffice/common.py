@@ -11,7 +11,7 @@ from flask_login import current_user
 from pos.clock import business_date
 from pos.config import CanteenConfig
 from pos.store.audit import audit
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.web.i18n import current_language, gettext as _, named
 from pos.web.signin import canteen_named, client_address, scope, settings, user_canteen, visible_canteens  # noqa: F401
 from subsidies.money import MoneyError, parse_yuan, yuan

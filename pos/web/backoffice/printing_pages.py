@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from pos.models import Ticket
 from pos.store import vouchers as vstore
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.web.backoffice.common import (audit_here, bp, canteen_named, chosen_canteen, diner_scope, done, message,
                                        settings, today, visible_canteens)
 from pos.web.printing import pdf_response, ticket_sheet_pdf, voucher_cards_pdf

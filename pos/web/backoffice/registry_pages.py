@@ -10,7 +10,7 @@ from pos.models import Voucher
 from pos.store import diners as dstore
 from pos.store import tokens
 from pos.store import vouchers as vstore
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.web.backoffice.common import audit_here, bp, diner_scope, done, form_text, message, settings, today
 from pos.web.refusals import status_of
 from pos.web.signin import db

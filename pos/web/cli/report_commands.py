@@ -17,7 +17,7 @@ from sqlmodel import select
 from pos.clock import now_utc
 from pos.models import StaffUser
 from pos.store.day_close import close_day
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from reports import service
 from reports.claim_queries import grant_rows, parse_month
 from reports.csvs import iter_grants_csv, summary_csv

@@ -15,7 +15,7 @@ from pos.db import (DatabaseExists, check_schema_version, code_schema_version, d
 from pos.demo import load_demo
 from pos.store.audit import audit
 from pos.store.canteens import sync_canteens
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.store.staff import create_user
 
 

@@ -17,7 +17,7 @@ from pos.models import Diner, SubsidyGrant
 from pos.store import tokens
 from pos.store import vouchers as vstore
 from pos.store.diners import mask_name
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.web.refusals import status_of
 from pos.web.signin import db, settings
 from reports.printables import QUIET_ZONE, qr_matrix

@@ -18,7 +18,7 @@ from pos.clock import business_date, now_utc
 from pos.models import DayClose, Sale
 from pos.store.audit import audit
 from pos.store.day_close import close_day
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.web.i18n import current_language
 from pos.web.refusals import status_of
 from pos.web.signin import canteen_named, client_address, db, settings, visible_canteens

@@ -410,7 +410,7 @@
 
   function saleDone(sale) {
     closeOverlays();
-    if (sale.free_meals) setQuota(sale.free_meals); else refreshQuota();
+    refreshQuota();
     var body = $("receipt-body");
     body.textContent = "";
     var t = document.createElement("table");

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from pos.clock import business_date
 from pos.models import StaffUser
 from pos.store import menu, pricing, sale_views, shifts
-from pos.store.refusal import Refusal
+from pos.refusal import Refusal
 from pos.web.api.answers import shift_out
 from pos.web.i18n import current_language, gettext, named
 from pos.web.signin import db, require_canteen, settings, user_canteen
