@@ -1,16 +1,17 @@
 """How a sale reaches the database: the :class:`Recorder` interface, and what serves it.
 
 A view hands a :class:`pos.store.sales.SaleOrder` to the app's recorder; the recorder
-opens the write transaction and runs :func:`pos.store.sales.record_sale` in it — gather
-the facts, decide, write the rows.  :class:`PlainRecorder` does exactly that, one
-transaction per sale, and it is the only recorder: measured side by side in
-``bench/bench_sales_http.py``, it meets the sale floor (≥ 500 sales/s, p99 ≤ 25 ms at
-8 tills) on SQLite and PostgreSQL without batching sales or a writer process.
+opens the write transaction and runs :func:`pos.store.sales.record_sale` in it — claim
+the key, gather the facts, decide, write the rows.  :class:`PlainRecorder` does exactly
+that, one transaction per sale, and it is the only recorder: measured side by side in
+``bench/bench_sales_http.py``, it meets the sale floor without batching sales into shared
+transactions or a separate writer process.
 
-The one piece of machinery that stays is the SQLite writer lock
-(:mod:`pos.recording.sqlite_writer_lock`): without it, tills on two server processes
-wait in SQLite's busy handler and the 99th percentile passes 100 ms.  It is chosen here,
-when the app's database is opened, and nowhere else.
+Two pieces of machinery stay, each because the same benchmark shows it earning its place,
+and each chosen here, when the app's database is opened: the SQLite writer lock
+(:mod:`pos.recording.sqlite_writer_lock`; without it, tills on two server processes wait
+in SQLite's busy handler and the 99th percentile passes 100 ms), and on PostgreSQL a
+sale's rows sent in one round trip (:meth:`pos.tx.Tx.together`).
 """
 from __future__ import annotations
 

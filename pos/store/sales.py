@@ -119,16 +119,16 @@ def record_sale(tx: Tx, *, settings: Settings, order: SaleOrder, answer: Callabl
     free_meals, subsidised = counters_today(tx, policy=policy, canteen_id=canteen_id, moment=moment,
                                             credential=credential)
 
-    # 2. Decide.
+    # 3. Decide.
     quote = decide_quote(canteen_id=canteen_id, moment=moment, policy=policy, lines=lines, credential=credential,
                          free_meals=free_meals, subsidised=subsidised)
     if order.due_fen != quote.due_fen:
         raise price_changed(quote)
     tender = check_tender(order.tender, due_fen=quote.due_fen)
 
-    # 3. Write the rows on the canteen's chain, locked for the business date (it refuses a
-    #    day closed a moment ago): the sale, its lines, grant and decision; the kept answer;
-    #    the audit entry.  They travel to the database together.
+    # 4. Write the rows on the canteen's chain, locked for the business date (it refuses a
+    #    day closed a moment ago): the sale, its lines, its grant or the reason for none; the
+    #    kept answer; the audit entry.  They travel to the database together.
     chain = ledger.open_chain(tx, canteen_id=canteen_id, business_date=moment.business_date)
     try:
         with tx.together():
