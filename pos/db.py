@@ -120,9 +120,8 @@ def _ping_when_idle(engine: Engine) -> None:
 class Database:
     """One engine per app; short sessions or transactions per request or command."""
 
-    def __init__(self, url: str, *, writer_lock: WriterLock | None = None, pipeline: bool = True, **engine_kwargs):
+    def __init__(self, url: str, *, writer_lock: WriterLock | None = None, **engine_kwargs):
         self.url = url
-        self.pipeline = pipeline  # a Tx's rows sent together on PostgreSQL (pos.tx.Tx.together)
         self.engine = make_engine(url, **engine_kwargs)
         self.is_sqlite = url.startswith("sqlite")
         self.writer_lock = writer_lock
@@ -184,7 +183,7 @@ class Database:
                 if reading:
                     driver.autocommit = True
                 cursor = driver.cursor()
-                tx = Tx(cursor, sqlite=self.is_sqlite, integrity_error=self._integrity_error, pipeline=self.pipeline)
+                tx = Tx(cursor, sqlite=self.is_sqlite, integrity_error=self._integrity_error)
                 if self.is_sqlite:
                     cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
                 try:

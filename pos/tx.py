@@ -14,10 +14,9 @@ in, so a store function that speaks plain SQL can take part in it).
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from sqlalchemy import Table
 from sqlmodel import Session
@@ -54,11 +53,10 @@ class Tx:
     ``IntegrityError`` is the driver's, for a caller that expects a constraint to refuse
     a row (the one-live-grant-per-diner index, a unique receipt number)."""
 
-    __slots__ = ("cursor", "sqlite", "IntegrityError", "pipeline")
+    __slots__ = ("cursor", "sqlite", "IntegrityError")
 
-    def __init__(self, cursor, *, sqlite: bool, integrity_error: type[Exception], pipeline: bool = True):
+    def __init__(self, cursor, *, sqlite: bool, integrity_error: type[Exception]):
         self.cursor, self.sqlite, self.IntegrityError = cursor, sqlite, integrity_error
-        self.pipeline = pipeline and not sqlite
 
     @classmethod
     def of(cls, session: "Session | Tx") -> "Tx":
@@ -92,19 +90,6 @@ class Tx:
 
     def all(self, sql: str, params: dict | None = None) -> list[tuple]:
         return self.execute(sql, params).fetchall()
-
-    @contextmanager
-    def together(self) -> Iterator[None]:
-        """Statements in this block whose results are not read go to the database together:
-        on PostgreSQL in one round trip (psycopg's pipeline mode), and an error among them
-        is raised when the block ends; reading a result waits for what was sent before it.
-        SQLite, in the same process, runs each as it comes (and so does a Tx made with
-        ``pipeline=False``)."""
-        if not self.pipeline:
-            yield
-        else:
-            with self.cursor.connection.pipeline():
-                yield
 
     def insert(self, table: Table, rows: dict | Iterable[dict]) -> None:
         """Insert one row (a dict of every column of ``table``) or several, in one statement."""

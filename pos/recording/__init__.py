@@ -7,11 +7,12 @@ that, one transaction per sale, and it is the only recorder: measured side by si
 ``bench/bench_sales_http.py``, it meets the sale floor without batching sales into shared
 transactions or a separate writer process.
 
-Two pieces of machinery stay, each because the same benchmark shows it earning its place,
-and each chosen here, when the app's database is opened: the SQLite writer lock
+One piece of machinery stays, because the same benchmark shows the floor missed without
+it, and it is chosen here, when the app's database is opened: the SQLite writer lock
 (:mod:`pos.recording.sqlite_writer_lock`; without it, tills on two server processes wait
-in SQLite's busy handler and the 99th percentile passes 100 ms), and on PostgreSQL a
-sale's rows sent in one round trip (:meth:`pos.tx.Tx.together`).
+in SQLite's busy handler and the 99th percentile passes 100 ms).  Sending a sale's rows to
+PostgreSQL in one round trip (psycopg's pipeline mode) was measured too and went: the
+plain recorder meets the floor there without it.
 """
 from __future__ import annotations
 
@@ -42,10 +43,8 @@ class PlainRecorder:
             return record_sale(tx, settings=self.settings, order=order, answer=answer)
 
 
-def open_database(url: str, *, writer_lock: bool = True, pipeline: bool = True) -> Database:
+def open_database(url: str, *, writer_lock: bool = True) -> Database:
     """The app's database: on a SQLite file, with the writer lock beside it unless
-    ``writer_lock`` is False; on PostgreSQL, a sale's rows sent in one round trip unless
-    ``pipeline`` is False."""
+    ``writer_lock`` is False."""
     path = sqlite_file(url)
-    return Database(url, writer_lock=WriterLock(path + ".writer-lock") if path and writer_lock else None,
-                    pipeline=pipeline)
+    return Database(url, writer_lock=WriterLock(path + ".writer-lock") if path and writer_lock else None)

@@ -128,17 +128,10 @@ def record_sale(tx: Tx, *, settings: Settings, order: SaleOrder, answer: Callabl
 
     # 4. Write the rows on the canteen's chain, locked for the business date (it refuses a
     #    day closed a moment ago): the sale, its lines, its grant or the reason for none; the
-    #    kept answer; the audit entry.  They travel to the database together.
+    #    kept answer; the audit entry.
     chain = ledger.open_chain(tx, canteen_id=canteen_id, business_date=moment.business_date)
     try:
-        with tx.together():
-            sale = write_sale(tx, chain=chain, quote=quote, shift_id=shift_id, cashier_id=cashier.id, tender=tender)
-            reply = answer(sale)
-            idempotency.remember(tx, user_id=cashier.id, key=order.idempotency_key, answer=reply)
-            audit(tx=tx, action="sale_recorded", actor=cashier, canteen_id=canteen_id, target=sale.id,
-                  address=order.address, detail={"receipt_no": sale.receipt_no, "gross_fen": sale.gross_fen,
-                                                 "subsidy_fen": sale.subsidy_fen, "due_fen": sale.due_fen,
-                                                 "subsidy_kind": sale.subsidy.kind, "credential": sale.credential_kind})
+        sale = write_sale(tx, chain=chain, quote=quote, shift_id=shift_id, cashier_id=cashier.id, tender=tender)
     except tx.IntegrityError as e:
         if "diner_key" not in str(e) and "one_live_per_diner" not in str(e):
             raise
@@ -147,6 +140,11 @@ def record_sale(tx: Tx, *, settings: Settings, order: SaleOrder, answer: Callabl
         zh, en = reasons.limit_reached(ticket=credential.kind == "ticket", limit_per=policy.limit_per,
                                        period=quote.decision.period, limit=policy.meals_per_limit)
         raise Refusal("limit_reached", zh, en) from None
+    reply = answer(sale)
+    idempotency.remember(tx, user_id=cashier.id, key=order.idempotency_key, answer=reply)
+    audit(tx=tx, action="sale_recorded", actor=cashier, canteen_id=canteen_id, target=sale.id, address=order.address,
+          detail={"receipt_no": sale.receipt_no, "gross_fen": sale.gross_fen, "subsidy_fen": sale.subsidy_fen,
+                  "due_fen": sale.due_fen, "subsidy_kind": sale.subsidy.kind, "credential": sale.credential_kind})
     return Recorded(reply, sale)
 
 

@@ -22,9 +22,8 @@ from pos.web.i18n import init_i18n
 from pos.web.refusals import register_error_handlers
 from pos.web.signin import csrf, init_auth, start_page_for
 
-#: Set to "1" by `canteen serve --no-writer-lock` / `--no-pipeline` for its server processes.
+#: Set to "1" by `canteen serve --no-writer-lock` for its server processes.
 NO_WRITER_LOCK_ENV = "CANTEEN_NO_WRITER_LOCK"
-NO_PIPELINE_ENV = "CANTEEN_NO_PIPELINE"
 AREAS = (backoffice, diner, till, reporting)
 
 home_bp = Blueprint("home", __name__)
@@ -136,8 +135,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     app.json.ensure_ascii = False
     app.config.update(test_config)
     database = test_config.get("DATABASE") or open_database(
-        settings.database_url, writer_lock=os.environ.get(NO_WRITER_LOCK_ENV) != "1",
-        pipeline=os.environ.get(NO_PIPELINE_ENV) != "1")
+        settings.database_url, writer_lock=os.environ.get(NO_WRITER_LOCK_ENV) != "1")
     app.extensions["canteen_db"] = database
     app.extensions["canteen_recorder"] = PlainRecorder(database, settings)
     # One connection per request (taken when first needed), before the access hook signs

@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 
 from pos.db import check_schema_version, has_schema
 from pos.store.canteens import sync_canteens
-from pos.web import NO_PIPELINE_ENV, NO_WRITER_LOCK_ENV, create_app
+from pos.web import NO_WRITER_LOCK_ENV, create_app
 from pos.web.serving import KEEPALIVE_REQUESTS_ENV
 
 
@@ -46,12 +46,9 @@ def register(cli: click.Group) -> None:
     @click.option("--writer-lock/--no-writer-lock", default=True, show_default=True,
                   help="On a SQLite file: writers queue on a lock beside the database instead of polling "
                        "in SQLite's busy handler (see README, Architecture).")
-    @click.option("--pipeline/--no-pipeline", default=True, show_default=True,
-                  help="On PostgreSQL: the rows of a sale go to the database in one round trip "
-                       "(see README, Architecture).")
     @with_appcontext
     def serve(host: str, port: int, threads: int | None, processes: int | None, server: str,
-              keepalive_requests: int, writer_lock: bool, pipeline: bool):
+              keepalive_requests: int, writer_lock: bool):
         """Serve the till with a production WSGI server."""
         threads = threads or default_threads()
         processes = processes or default_processes()
@@ -64,7 +61,6 @@ def register(cli: click.Group) -> None:
             sync_canteens(session=s, settings=current_app.config["CANTEEN"])
         db.dispose()  # no connection of this process is used by the server processes
         os.environ[NO_WRITER_LOCK_ENV] = "0" if writer_lock else "1"  # read by each server process's app
-        os.environ[NO_PIPELINE_ENV] = "0" if pipeline else "1"
         click.echo(f"serving the till on http://{host}:{port}/ with {server}"
                    + (f" ({processes} processes)" if processes > 1 else ""))
         if server == "granian":
