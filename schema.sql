@@ -1,7 +1,7 @@
 -- The canteen till and subsidy database.
 --
 -- This file is the source of truth: `canteen init` runs it unchanged on SQLite and on
--- PostgreSQL, and tests/test_schema.py proves the SQLModel classes in pos/models.py agree.
+-- PostgreSQL, and tests/foundation/test_schema.py proves the SQLModel classes in pos/models.py agree.
 --
 -- Conventions
 --   * Ids are TEXT, made by the application (pos/ids.py): time-ordered, so a tablet can

@@ -2,7 +2,7 @@
 
 Every endpoint of the app is declared here with the roles that may call it.  A route
 missing from the table refuses everyone (403), so a new route is closed until someone
-decides who may use it.  tests/test_access.py walks every registered route with every
+decides who may use it.  tests/security/test_route_table.py walks every registered route with every
 role and anonymously and checks the answer against this table.
 
 Canteen scope (a cashier of one canteen cannot sell for another; an accountant sees only

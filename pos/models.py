@@ -1,6 +1,6 @@
 """SQLModel classes mapped onto schema.sql (the source of truth).
 
-tests/test_schema.py builds the database from schema.sql and checks these classes agree
+tests/foundation/test_schema.py builds the database from schema.sql and checks these classes agree
 with it table by table and column by column.  Never call ``create_all`` in the app.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Chinese first, English on request.
 
 Source strings are written in Chinese; English comes from gettext catalogues
-(``pos/translations/en/*.po``), read with Babel at start-up so there is no compile step.
+(``pos/web/translations/en/*.po``), read with Babel at start-up so there is no compile step.
 One catalogue per area keeps translators (and reviewers) on small files.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 from flask import Flask, current_app, g, request
 
 from pos.access import ROLE_NAMES
-from subsidies.vocabulary import SUBSIDY_KIND_NAMES, TENDER_NAMES, WORKER_CATEGORY_NAMES, Names, name_of
+from subsidies.vocabulary import SUBSIDY_KIND_NAMES, TENDER_NAMES, TENDERS, WORKER_CATEGORY_NAMES, Names, name_of
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 LANGUAGES = ("zh", "en")
@@ -61,5 +61,5 @@ def named(names: dict[str, Names], code: str | None) -> str:
 def init_i18n(app: Flask) -> None:
     app.extensions["canteen_i18n"] = load_catalogues()
     app.jinja_env.globals.update(_=gettext, current_language=current_language, role_name=role_name, named=named,
-                                 TENDER_NAMES=TENDER_NAMES, SUBSIDY_KIND_NAMES=SUBSIDY_KIND_NAMES,
+                                 TENDERS=TENDERS, TENDER_NAMES=TENDER_NAMES, SUBSIDY_KIND_NAMES=SUBSIDY_KIND_NAMES,
                                  WORKER_CATEGORY_NAMES=WORKER_CATEGORY_NAMES)

@@ -1,7 +1,7 @@
 """The touch till: server-rendered pages for a 10-inch landscape tablet.
 
 The sale page carries the menu, today's quota, the open shift and the words the script
-needs (as data attributes: the CSP allows no inline script); pos/static/till.js does the
+needs (as data attributes: the CSP allows no inline script); pos/web/static/till.js does the
 rest through the JSON API (/api/v1) with the login session and the CSRF token.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from subsidies.vocabulary import TENDER_NAMES
 
 bp = Blueprint("till", __name__, url_prefix="/till")
 
-# Words the script shows, by key: Chinese source, English from pos/translations/en/till.po.
+# Words the script shows, by key: Chinese source, English from pos/web/translations/en/till.po.
 SCRIPT_STRINGS = {
     "offline": "无法连接服务器，请检查网络。未完成的收款会在恢复连接后用同一编号重试，不会重复收款。",
     "retry": "重试",
