@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from flask import Blueprint
 
 from support import DEMO_PASSWORD_SUFFIX, api_token, browser_login
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from flask import Flask, g
 
 from pos.access import PUBLIC, ROLES, ROUTE_ROLES, allowed
