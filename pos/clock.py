@@ -36,11 +36,6 @@ def naive_utc(moment: datetime | None = None) -> datetime:
     return (moment or now_utc()).astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def aware_utc(stored: datetime) -> datetime:
-    """A stored naive-UTC time as an aware UTC datetime."""
-    return stored.replace(tzinfo=timezone.utc)
-
-
 def business_date(tz: str, moment: datetime | None = None) -> date:
     """The canteen's business date at ``moment`` (default now) in time zone ``tz``."""
     return business_moment(moment or now_utc(), tz)[0]

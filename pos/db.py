@@ -8,10 +8,10 @@ from before BEGIN until after COMMIT.  PostgreSQL via psycopg 3.
 
 Two ways in: :meth:`Database.session` / :meth:`Database.transaction` give a SQLModel
 session (the registry, the back office, reports); :meth:`Database.tx` gives a
-:class:`pos.tx.Tx` on one pooled connection (the sale path).  On PostgreSQL a
-reading ``tx`` runs its statements without a transaction and a writing one ends with
-COMMIT, never a ROLLBACK unless it failed: a ROLLBACK makes psycopg drop the
-connection's prepared statements, which the sale path reuses from sale to sale.
+:class:`pos.tx.Tx` on one pooled connection (the sale path).  A reading ``tx`` runs
+its statements without a transaction and a writing one ends with COMMIT, never a
+ROLLBACK unless it failed: on PostgreSQL a ROLLBACK makes psycopg drop the connection's
+prepared statements, which the sale path reuses from sale to sale.
 
 schema.sql is the source of truth for a new database (:func:`init_schema`); an existing
 one is brought up to date by the numbered files in ``pos/migrations`` (:func:`upgrade_schema`).
@@ -117,6 +117,20 @@ def _ping_when_idle(engine: Engine) -> None:
             raise exc.DisconnectionError() from e
 
 
+class _ReadSession(Session):
+    """A session for reading.  When it closes with nothing changed in it, its transaction
+    ends with COMMIT rather than ROLLBACK: on PostgreSQL a ROLLBACK makes psycopg drop the
+    connection's prepared statements, which the sale path reuses from sale to sale."""
+
+    def close(self) -> None:
+        if self.in_transaction() and not (self.new or self.dirty or self.deleted):
+            try:
+                self.commit()
+            except Exception:  # noqa: BLE001 - a failed transaction: close() rolls it back
+                pass
+        super().close()
+
+
 class Database:
     """One engine per app; short sessions or transactions per request or command."""
 
@@ -131,7 +145,7 @@ class Database:
 
     def session(self) -> Session:
         """A session for reading (deferred transaction on SQLite)."""
-        return Session(self.engine, expire_on_commit=False)
+        return _ReadSession(self.engine, expire_on_commit=False)
 
     def _lock(self):
         return self.writer_lock.held() if self.writer_lock is not None else nullcontext()
@@ -169,38 +183,35 @@ class Database:
 
     @contextmanager
     def tx(self, *, write: bool = False) -> Iterator[Tx]:
-        """A :class:`Tx` on one pooled connection: committed when the block ends, rolled
-        back on any exception.  ``write``: BEGIN IMMEDIATE on SQLite, under the writer
-        lock when there is one.  Without ``write`` on PostgreSQL, statements run on their
-        own (no transaction to begin or end)."""
+        """A :class:`Tx` on one pooled connection.  ``write``: one transaction (BEGIN
+        IMMEDIATE on SQLite, under the writer lock when there is one), committed when the
+        block ends and rolled back on any exception.  Without ``write`` the statements run
+        on their own, with no transaction to begin or end: each sees what is committed when
+        it runs, as in a READ COMMITTED transaction."""
         with self._lock() if write else nullcontext():
             pooled, held = self._checkout()
             driver = pooled.driver_connection
-            # PostgreSQL reads need no transaction: each statement sees what is committed
-            # when it runs, as in a READ COMMITTED transaction, without BEGIN and COMMIT.
-            reading = not write and not self.is_sqlite
             try:
-                if reading:
-                    driver.autocommit = True
+                if not write and not self.is_sqlite:
+                    driver.autocommit = True  # SQLite connections are in autocommit already
                 cursor = driver.cursor()
-                tx = Tx(cursor, sqlite=self.is_sqlite, integrity_error=self._integrity_error)
-                if self.is_sqlite:
-                    cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+                if write and self.is_sqlite:
+                    cursor.execute("BEGIN IMMEDIATE")  # psycopg begins by itself
                 try:
-                    yield tx
+                    yield Tx(cursor, sqlite=self.is_sqlite, integrity_error=self._integrity_error)
                 except BaseException:
-                    if self.is_sqlite:
+                    if write and self.is_sqlite:
                         _sqlite_rollback(driver)
-                    elif not reading:
+                    elif write:
                         driver.rollback()
                     raise
-                if self.is_sqlite:
+                if write and self.is_sqlite:
                     cursor.execute("COMMIT")
-                elif not reading:
+                elif write:
                     driver.commit()
                 cursor.close()
             finally:
-                if reading:
+                if not write and not self.is_sqlite:
                     driver.autocommit = False
                 if held:
                     self._held.busy = False

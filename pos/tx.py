@@ -104,9 +104,6 @@ class Tx:
         params = {f"{c}_{n}": row[c] for n, row in enumerate(rows) for c in cols}
         self.execute(f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES {values}", params)
 
-    # SQLite hands dates and times back as the text it stored; PostgreSQL as values.
     def date(self, value: Any) -> date | None:
+        """A DATE column's value: SQLite hands back the text it stored, PostgreSQL a date."""
         return date.fromisoformat(value) if isinstance(value, str) else value
-
-    def datetime(self, value: Any) -> datetime | None:
-        return datetime.fromisoformat(value) if isinstance(value, str) else value

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from pos.access import SUPERVISE
 from pos.models import Sale, Shift, Void
 from pos.store.audit import audit
 from pos.store.ledger import day_closed
@@ -20,7 +21,6 @@ from pos.refusal import Refusal
 from pos.tx import Tx
 
 MAX_CASH_FEN = 10_000_000  # ¥100,000: more than any drawer holds; larger is a typing mistake
-SUPERVISORS = ("supervisor", "admin")  # may close a cashier's shift at their canteen
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def close_shift(*, session: Session, shift_id: str, actor, counted_cash_fen: int
     if shift is None:
         raise Refusal("unknown_shift", "没有这个班次", "no such shift")
     if shift.cashier_id != actor.id:
-        if actor.role not in SUPERVISORS or actor.canteen_id not in (None, shift.canteen_id):
+        if actor.role not in SUPERVISE or actor.canteen_id not in (None, shift.canteen_id):
             raise Refusal("not_your_shift", "只能交自己的班（或由主管交班）",
                           "only the shift's cashier or a supervisor of the canteen may close it")
     if shift.closed_at is not None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from pos.access import ROLES
+from pos.access import ROLES, SUPERVISE
 from pos.clock import naive_utc
 from pos.models import ApiToken, Canteen, LoginAttempt, StaffUser
 from pos.store.passwords import check_secret, hash_secret
@@ -114,7 +114,7 @@ def check_pin(*, session: Session, supervisor_username: str, pin: str, address: 
                       f"too many wrong PINs; try again in {window_minutes} minutes")
     user = session.exec(select(StaffUser).where(StaffUser.username == name)).first()
     ok = (_check_secret(user.pin_hash if user else None, pin or "")
-          and bool(user and user.active and user.role in ("supervisor", "admin")))
+          and bool(user and user.active and user.role in SUPERVISE))
     record_attempt(session=session, kind="pin", username=name, address=address, succeeded=ok)
     return user if ok else None
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from pos.config import Settings, load_settings
 from pos.recording import PlainRecorder, open_database
 from pos.web import api, backoffice, diner, reporting, till
+from pos.web.api.answers import REFUSAL_EXTRAS
 from pos.web.i18n import init_i18n
 from pos.web.refusals import register_error_handlers
 from pos.web.signin import csrf, init_auth, start_page_for
@@ -145,7 +146,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
 
     init_i18n(app)
     init_auth(app)
-    register_error_handlers(app)
+    register_error_handlers(app, extras=REFUSAL_EXTRAS)
     app.register_blueprint(home_bp)
     app.register_blueprint(health_bp)
     for area in AREAS:

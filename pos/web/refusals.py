@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -64,16 +64,14 @@ def status_of(code: str) -> int:
     return status
 
 
-#: How the domain data a refusal carries appears in a JSON answer (e.g. the new quote of
-#: ``price_changed``), by the data's type; set by the API module that renders it.
-EXTRA_RENDERERS: dict[type, Callable[[Any], Any]] = {}
-
-
 def error_body(e: Refusal) -> dict:
+    """The JSON of a refusal.  Domain data it carries (the new quote of ``price_changed``)
+    is rendered by the app's renderers for its type (see :func:`register_error_handlers`)."""
+    renderers = current_app.extensions["canteen_refusal_extras"]
     out: dict[str, Any] = {"error": {"code": e.code, "message": f"{e.zh} / {e.en}",
                                      "message_zh": e.zh, "message_en": e.en}}
     for name, value in e.extra.items():
-        render = EXTRA_RENDERERS.get(type(value))
+        render = renderers.get(type(value))
         out[name] = render(value) if render is not None else value
     return out
 
@@ -90,7 +88,10 @@ def answer(e: Refusal):
     return render_template("error.html", status=status, message_zh=e.zh, message_en=e.en), status
 
 
-def register_error_handlers(app: Flask) -> None:
+def register_error_handlers(app: Flask, *, extras: dict[type, Callable[[Any], Any]]) -> None:
+    """Answer refusals and HTTP errors; ``extras`` renders, by type, the domain data a
+    refusal may carry into its JSON answer."""
+    app.extensions["canteen_refusal_extras"] = extras
     app.register_error_handler(Refusal, answer)
 
     @app.errorhandler(CSRFError)

@@ -70,10 +70,12 @@ def scope() -> Scope:
 
 
 def canteen_named(code: str | None) -> CanteenConfig:
-    """The configured canteen with this code, inside the user's scope; refuses
-    (``unknown_canteen``) a code that is not configured and one outside the scope."""
+    """The configured canteen a request names (none named: the user's own), inside the
+    user's scope; refuses (``unknown_canteen``) a code that is not configured and one
+    outside the scope."""
+    code = code or user_canteen()
     try:
-        canteen = settings().canteen(code or "")
+        canteen = settings().canteen(code)
     except KeyError:
         raise Refusal("unknown_canteen", "没有这个食堂", f"unknown canteen {code!r}") from None
     scope().check(canteen)

@@ -17,7 +17,6 @@ from pos.store.menu import MenuEntry
 from pos.store.pricing import FreeMeals, PricedLine, Quote
 from pos.store.sale_views import SaleView, SubsidyView
 from pos.store.shifts import ShiftState
-from pos.web.refusals import EXTRA_RENDERERS
 from subsidies.engine import Decision
 
 
@@ -273,6 +272,8 @@ def shift_out(state: ShiftState) -> ShiftOut:
                     summary=CashCountOut(**vars(cash)) if cash is not None else None)
 
 
-# The domain data that refusals carry, as it appears in an error answer.
-EXTRA_RENDERERS[Quote] = lambda q: quote_out(q).model_dump()
-EXTRA_RENDERERS[ShiftState] = lambda s: shift_out(s).model_dump(exclude_none=False)
+#: The domain data that refusals carry, as it appears in an error answer (by its type).
+REFUSAL_EXTRAS = {
+    Quote: lambda q: quote_out(q).model_dump(),
+    ShiftState: lambda s: shift_out(s).model_dump(),
+}

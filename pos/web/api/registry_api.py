@@ -26,7 +26,7 @@ from pos.refusal import Refusal
 from pos.web.api.blueprint import api
 from pos.web.api.schemas import ErrorOut, Parameters, Strict
 from pos.web import printing
-from pos.web.signin import canteen_named, client_address, db, scope, settings, user_canteen
+from pos.web.signin import canteen_named, client_address, db, scope, settings
 from subsidies.vocabulary import WORKER_CATEGORIES
 
 WorkerCategory = Literal[WORKER_CATEGORIES]  # type: ignore[valid-type]
@@ -220,7 +220,7 @@ class SheetQuery(Parameters):
 @api.post("/tickets", responses={201: TicketsOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut})
 def tickets_create(body: TicketsIn):
     """Make one-time free-meal tickets for one business date (registrar, supervisor, admin)."""
-    canteen = canteen_named(body.canteen or user_canteen()).code
+    canteen = canteen_named(body.canteen).code
     with db().transaction() as s:
         made = vstore.issue_tickets(session=s, settings=settings(), canteen_id=canteen,
                                     business_date=body.business_date, count=body.count, staff_id=current_user.id,
@@ -236,7 +236,7 @@ def tickets_create(body: TicketsIn):
 @api.get("/tickets/sheet.pdf", responses={200: None, 403: ErrorOut})
 def tickets_sheet_pdf(query: SheetQuery):
     """Every ticket of the date at the canteen, as an A4 PDF sheet."""
-    canteen = canteen_named(query.canteen or user_canteen())
+    canteen = canteen_named(query.canteen)
     data = printing.ticket_sheet_pdf(canteen=canteen, day=query.business_date)
     return printing.pdf_response(data, f"tickets-{canteen.code}-{query.business_date.isoformat()}.pdf")
 
@@ -289,7 +289,7 @@ def _item_out(item) -> dict:
 @api.post("/menu/items", responses={201: MenuItemOut, 409: ErrorOut, 422: ErrorOut})
 def menu_item_create(body: MenuItemIn):
     """Add a dish (admin).  Prices are integer fen."""
-    canteen = canteen_named(body.canteen or user_canteen()).code
+    canteen = canteen_named(body.canteen).code
     values = body.model_dump(exclude={"canteen"})
     with db().transaction() as s:
         item = mstore.create_item(session=s, canteen_id=canteen, **values)

@@ -17,7 +17,7 @@ from pos.store.day_close import close_day
 from pos.refusal import Refusal
 from pos.web.api.blueprint import ERRORS, api
 from pos.web.api.schemas import Strict
-from pos.web.signin import canteen_named, client_address, db, settings, user_canteen
+from pos.web.signin import canteen_named, client_address, db, settings
 
 
 class DayCloseIn(Strict):
@@ -30,7 +30,7 @@ class DayCloseIn(Strict):
 def reports_day_close(body: DayCloseIn):
     """Close a business date (supervisor of the canteen, or admin).  Afterwards no sale or
     void for that date is accepted."""
-    code = canteen_named(body.canteen or user_canteen()).code
+    code = canteen_named(body.canteen).code
     try:
         day = date.fromisoformat(body.business_date)
     except ValueError:

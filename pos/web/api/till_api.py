@@ -13,6 +13,7 @@ from flask import Response, current_app, g, request
 from flask_login import current_user
 from pydantic import ConfigDict, Field, model_validator
 
+from pos.access import SUPERVISE
 from pos.clock import business_date, naive_utc, now_utc
 from pos.models import Shift
 from pos.recording import Recorder
@@ -214,7 +215,7 @@ def _approver(body: VoidIn, canteen_id: str):
     """The supervisor approving a void: their PIN, or the caller's own supervisor token."""
     security = settings().security
     if body.pin is None:
-        if g.get("auth_via_token") and current_user.role in shifts.SUPERVISORS:
+        if g.get("auth_via_token") and current_user.role in SUPERVISE:
             return current_user
         raise Refusal("pin_required", "作废需要主管输入 PIN 批准", "a void needs a supervisor's PIN")
     if body.supervisor is None:

@@ -27,7 +27,7 @@ def diner_scope() -> str | None:
 
 def chosen_canteen() -> CanteenConfig:
     """The canteen a page works on: ``?canteen=`` (checked against the user's scope) or the user's own."""
-    return canteen_named(request.values.get("canteen") or user_canteen())
+    return canteen_named(request.values.get("canteen"))
 
 
 def today(canteen: CanteenConfig | None = None) -> date:

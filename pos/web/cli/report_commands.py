@@ -14,6 +14,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlmodel import select
 
+from pos.access import SUPERVISE
 from pos.clock import now_utc
 from pos.models import StaffUser
 from pos.store.day_close import close_day
@@ -140,7 +141,7 @@ def register(cli: click.Group) -> None:
             q = select(StaffUser).where(StaffUser.active.is_(True))
             if username:
                 actor = s.exec(q.where(StaffUser.username == username)).first()
-                if actor is None or actor.role not in ("supervisor", "admin") \
+                if actor is None or actor.role not in SUPERVISE \
                         or actor.canteen_id not in (None, canteen):
                     _fail("close-day", f"--by {username!r} is not an active supervisor of {canteen} or an admin")
             else:

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from pos.access import ROLES
+from pos.access import ROLES, SUPERVISE
 from pos.config import load_settings
 from pos.db import (DatabaseExists, check_schema_version, code_schema_version, database_schema_version, has_schema,
                     init_schema, upgrade_schema)
@@ -102,7 +102,7 @@ def register(cli: click.Group) -> None:
         password = os.environ.get("CANTEEN_PASSWORD") or click.prompt("Password", hide_input=True,
                                                                        confirmation_prompt=True)
         pin = None
-        if role in ("supervisor", "admin"):
+        if role in SUPERVISE:
             pin = os.environ.get("CANTEEN_PIN") or (
                 click.prompt("Void-approval PIN (4-8 digits, empty for none)", hide_input=True, default="",
                              show_default=False) if sys.stdin.isatty() else None) or None

@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, Response, redirect, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from pos.access import SUPERVISE
 from pos.clock import business_date, now_utc
 from pos.models import DayClose, Sale
 from pos.store.audit import audit
@@ -107,7 +108,7 @@ def _query(codes: list[str], month: date) -> dict:
 
 def _recent_days() -> list[dict]:
     """The last days of the user's canteen, with sales counts and close state (supervisors and admins)."""
-    if current_user.role not in ("supervisor", "admin"):
+    if current_user.role not in SUPERVISE:
         return []
     out = []
     for canteen in visible_canteens()[:1] if current_user.canteen_id else visible_canteens():
@@ -130,8 +131,7 @@ def _recent_days() -> list[dict]:
 @bp.get("/daily.pdf")
 def daily_pdf():
     """The daily reconciliation PDF of one canteen and date."""
-    code = canteen_named(request.args.get("canteen") or current_user.canteen_id
-                         or settings().default_canteen.code).code
+    code = canteen_named(request.args.get("canteen")).code
     day = _date(request.args.get("date"))
     font_or_503()
     with db().session() as s:
@@ -190,8 +190,7 @@ def chart_svg():
 @bp.post("/day-close")
 def day_close():
     """Close a business date of the supervisor's canteen (admins name the canteen)."""
-    code = canteen_named(request.form.get("canteen") or current_user.canteen_id
-                         or settings().default_canteen.code).code
+    code = canteen_named(request.form.get("canteen")).code
     day = _date(request.form.get("business_date"))
     try:
         with db().transaction() as s:

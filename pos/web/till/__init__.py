@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from pos.access import SUPERVISE
 from pos.clock import business_date
 from pos.models import StaffUser
 from pos.store import menu, pricing, sale_views, shifts
@@ -89,7 +90,7 @@ def index():
         shift = shifts.current_shift(session=s, cashier_id=current_user.id, canteen_id=canteen.code)
         supervisors = [{"username": u.username, "name": u.display_name} for u in s.execute(
             select(StaffUser).where(StaffUser.active.is_(True), StaffUser.pin_hash.is_not(None),
-                                    StaffUser.role.in_(("supervisor", "admin")),
+                                    StaffUser.role.in_(SUPERVISE),
                                     (StaffUser.canteen_id == canteen.code) | StaffUser.canteen_id.is_(None))
             .order_by(StaffUser.role.desc(), StaffUser.username)).scalars()]
     english = current_language() == "en"
