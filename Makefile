@@ -19,10 +19,11 @@ $(VENV)/.test-stamp: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(VENV)/.run-stamp
 
-# Debian packages the PDFs, browser tests and QR checks need (only installed when missing;
-# needs root, as on CI).  The CJK font is embedded in every PDF we render.
+# Debian packages the PDFs, browser tests, QR checks and spreadsheet checks need (only
+# installed when missing; needs root, as on CI).  The CJK font is embedded in every PDF we
+# render; LibreOffice Calc (headless) reads the claim's CSV and XLSX back in the tests.
 SYSTEM_TOOLS := /usr/bin/chromium:chromium /usr/bin/pdftoppm:poppler-utils /usr/bin/zbarimg:zbar-tools \
-  /usr/share/fonts/truetype/wqy/wqy-microhei.ttc:fonts-wqy-microhei
+  /usr/share/fonts/truetype/wqy/wqy-microhei.ttc:fonts-wqy-microhei /usr/bin/soffice:libreoffice-calc-nogui
 system-deps:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do f=$${pair%%:*}; p=$${pair##*:}; \
 	  [ -e "$$f" ] || missing="$$missing $$p"; done; \

@@ -38,7 +38,8 @@ CREATE TABLE staff_users (
     display_name  TEXT      NOT NULL,
     password_hash TEXT      NOT NULL,
     pin_hash      TEXT,                                -- supervisor PIN for approving voids
-    role          TEXT      NOT NULL CHECK (role IN ('cashier', 'supervisor', 'accountant', 'registrar', 'admin')),
+    role          TEXT      NOT NULL CHECK (role IN ('cashier', 'supervisor', 'accountant',
+                                                                 'registrar', 'admin', 'approver', 'platform')),
     canteen_id    TEXT      REFERENCES canteens (id),  -- NULL: not tied to one canteen
     community     TEXT,                                -- accountants and registrars: their community
     active        BOOLEAN   NOT NULL DEFAULT TRUE,
@@ -290,6 +291,9 @@ CREATE TABLE corrections (
     chain_seq            INTEGER   NOT NULL,
     prev_hash            TEXT      NOT NULL,
     row_hash             TEXT      NOT NULL,
+    -- The second person who approved it (schema 3; hashed only when set, so the rows
+    -- booked before it keep their hashes).
+    approved_by          TEXT      REFERENCES staff_users (id),
     UNIQUE (canteen_id, chain_seq)
 );
 
@@ -315,6 +319,56 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (user_id, key)
 );
 
+-- The monthly subsidy claim as a record (schema 3).  A claim covers one canteen or every
+-- canteen of a community for one month; a canteen's month is in at most one claim
+-- (claim_canteens).  Each submission freezes the claim's whole content as canonical JSON
+-- with its SHA-256 (claim_revisions); nothing frozen is ever updated.  The state moves
+-- submitted → returned → submitted (a new revision) → approved → paid, enforced by
+-- pos/store/claims.py; every move is a claim_events row and an audit_log row.
+CREATE TABLE claims (
+    id             TEXT      NOT NULL PRIMARY KEY,
+    month          DATE      NOT NULL,                 -- the first day of the month claimed
+    scope_kind     TEXT      NOT NULL CHECK (scope_kind IN ('canteen', 'community')),
+    scope          TEXT      NOT NULL,                 -- the canteen code or the community's name
+    state          TEXT      NOT NULL CHECK (state IN ('submitted', 'returned', 'approved', 'paid')),
+    revision       INTEGER   NOT NULL CHECK (revision >= 1),   -- the revision now in force
+    net_fen        INTEGER   NOT NULL,                 -- what the frozen revision claims, after adjustments
+    paid_fen       INTEGER   NOT NULL DEFAULT 0 CHECK (paid_fen >= 0),
+    submitted_by   TEXT      NOT NULL REFERENCES staff_users (id),
+    updated_at     TIMESTAMP NOT NULL,
+    UNIQUE (scope_kind, scope, month)
+);
+
+CREATE TABLE claim_revisions (
+    claim_id       TEXT      NOT NULL REFERENCES claims (id),
+    revision       INTEGER   NOT NULL CHECK (revision >= 1),
+    submitted_at   TIMESTAMP NOT NULL,
+    submitted_by   TEXT      NOT NULL REFERENCES staff_users (id),
+    content_json   TEXT      NOT NULL,                 -- the frozen claim document
+    content_sha256 TEXT      NOT NULL,
+    PRIMARY KEY (claim_id, revision)
+);
+
+CREATE TABLE claim_canteens (
+    canteen_id TEXT NOT NULL REFERENCES canteens (id),
+    month      DATE NOT NULL,
+    claim_id   TEXT NOT NULL REFERENCES claims (id),
+    PRIMARY KEY (canteen_id, month)
+);
+
+CREATE TABLE claim_events (
+    id          TEXT      NOT NULL PRIMARY KEY,
+    claim_id    TEXT      NOT NULL REFERENCES claims (id),
+    at          TIMESTAMP NOT NULL,
+    actor_id    TEXT      NOT NULL REFERENCES staff_users (id),
+    action      TEXT      NOT NULL CHECK (action IN ('submitted', 'returned', 'approved', 'paid')),
+    revision    INTEGER   NOT NULL,
+    note        TEXT      NOT NULL DEFAULT '',         -- the reason of a return, a payment's reference
+    amount_fen  INTEGER   CHECK (amount_fen > 0),      -- a payment's amount
+    paid_on     DATE                                   -- a payment's date
+);
+CREATE INDEX claim_events_by_claim ON claim_events (claim_id, at);
+
 -- Append-only: who did what and when.  No plain personal data in any column.
 CREATE TABLE audit_log (
     id         TEXT      NOT NULL PRIMARY KEY,
@@ -335,3 +389,5 @@ INSERT INTO schema_version (version, applied_at, description)
 VALUES (1, CURRENT_TIMESTAMP, 'initial schema');
 INSERT INTO schema_version (version, applied_at, description)
 VALUES (2, CURRENT_TIMESTAMP, 'sale decisions');
+INSERT INTO schema_version (version, applied_at, description)
+VALUES (3, CURRENT_TIMESTAMP, 'claims and approved corrections');

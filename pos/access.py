@@ -19,7 +19,7 @@ from pos.refusal import Refusal
 PUBLIC = frozenset({"anonymous"})
 #: The staff roles, with the names people call them (the English is in the catalogues).
 ROLE_NAMES = {"cashier": "收银员", "supervisor": "值班主管", "accountant": "会计", "registrar": "社区登记员",
-              "admin": "管理员"}
+              "admin": "管理员", "approver": "社区审核人", "platform": "平台接口"}
 ROLES = tuple(ROLE_NAMES)
 STAFF = frozenset(ROLES)
 TILL = frozenset({"cashier", "supervisor", "admin"})
@@ -29,6 +29,9 @@ ACCOUNTS = frozenset({"accountant", "supervisor", "admin"})
 ACCOUNTANT = frozenset({"accountant", "admin"})
 ADMIN = frozenset({"admin"})
 TICKETS = frozenset({"registrar", "supervisor", "admin"})  # print daily free-meal tickets
+CLAIMS = frozenset({"accountant", "approver", "admin"})  # see claims and their documents
+APPROVE = frozenset({"approver", "admin"})  # approve or return a claim (never one's own)
+PLATFORM = frozenset({"platform", "accountant", "approver", "admin"})  # read claims as data
 
 ROUTE_ROLES: dict[str, frozenset[str]] = {
     # --- foundation -------------------------------------------------------------
@@ -58,6 +61,7 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "backoffice.staff": ADMIN,
     "backoffice.staff_password": ADMIN,
     "backoffice.staff_active": ADMIN,
+    "backoffice.audit_log": ACCOUNTANT,  # scoped: accountants their community, admins all
     "vouchers.voucher_page": PUBLIC,  # the diner's own page: /v/<token>
     "vouchers.ticket_page": PUBLIC,  # /t/<token>
     "api.diners_create": REGISTRY,
@@ -88,9 +92,29 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "reports.monthly_pdf": ACCOUNTS,  # scoped: supervisors their canteen, accountants their community
     "reports.monthly_summary_csv": ACCOUNTS,
     "reports.monthly_grants_csv": ACCOUNTS,
+    "reports.monthly_xlsx": ACCOUNTS,  # the claim as XLSX (typed cells), beside the CSVs
     "reports.chart_svg": ACCOUNTS,
     "reports.day_close": SUPERVISE,
     "api.reports_day_close": SUPERVISE,
+    "corrections.page": SUPERVISE,  # corrections after close: find the sale of a closed day
+    "corrections.book": SUPERVISE,  # approval: a second supervisor's (or an admin's) PIN, checked by the view
+    "api.corrections_book": SUPERVISE,
+    # --- the claim as a record (issue: the books stay right) ------------------------
+    "claims.index": CLAIMS,
+    "claims.new": ACCOUNTANT,  # the draft with its checks; submitting it
+    "claims.claim": CLAIMS,
+    "claims.claim_pdf": CLAIMS,  # printed from the frozen document
+    "claims.claim_csv": CLAIMS,
+    "claims.claim_json": CLAIMS,
+    "claims.approve": APPROVE,
+    "claims.return_": APPROVE,
+    "claims.payment": ACCOUNTANT,
+    "api.claims_list": PLATFORM,
+    "api.claim_get": PLATFORM,
+    "api.claims_submit": ACCOUNTANT,
+    "api.claim_approve": APPROVE,
+    "api.claim_return": APPROVE,
+    "api.claim_payment": ACCOUNTANT,
     # --- security and administration ----------------------------------------------
 }
 

@@ -21,6 +21,8 @@ from subsidies.vocabulary import WORKER_CATEGORIES
 DEV_SECRET_KEY = "development-only-secret-key-do-not-use"
 DEV_ID_KEY = "development-only-id-key-do-not-use"
 _MIN_SECRET_LEN = 16
+# Opening hours of a canteen that does not state its own (the shipped meal periods' span).
+DEFAULT_OPENS, DEFAULT_CLOSES = time(6, 30), time(19, 30)
 
 
 class ConfigError(Exception):
@@ -35,6 +37,8 @@ class CanteenConfig:
     district: str
     timezone: str
     currency: str = "CNY"
+    opens: time = DEFAULT_OPENS    # local time; sales before it or from closes on are flagged
+    closes: time = DEFAULT_CLOSES
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,16 @@ class SecurityConfig:
     pin_max_failures: int = 3
     pin_window_minutes: int = 15
     token_hours: int = 12
+
+
+@dataclass(frozen=True)
+class ChecksConfig:
+    """Thresholds of the anomaly edit checks (reports.anomalies): they flag, never refuse."""
+
+    void_rate_max: float = 0.10           # a cashier's voided share of a day's sales
+    void_rate_min_sales: int = 20         # ... counted only from this many sales that day
+    attendance_factor: float = 1.0        # subsidised meals ≤ eligible registered diners × this
+    same_diner_window_minutes: int = 60   # one diner at two canteens within this is flagged
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,7 @@ class Settings:
     development: bool
     config_path: str
     instance_path: str
+    checks: ChecksConfig = field(default_factory=ChecksConfig)
 
     def canteen(self, code: str) -> CanteenConfig:
         for c in self.canteens:
@@ -151,7 +166,7 @@ def _canteens(r: _Reader, raw: Any) -> tuple[CanteenConfig, ...]:
         p = f"canteens[{i}]"
         if not isinstance(c, dict):
             raise r.fail(p, f"must be a table, got {c!r}")
-        r.unknown_keys(c, {"code", "name", "community", "district", "timezone", "currency"}, p)
+        r.unknown_keys(c, {"code", "name", "community", "district", "timezone", "currency", "opens", "closes"}, p)
         code = r.get(c, "code", f"{p}.code", str)
         if not code or not code.replace("-", "").replace("_", "").isalnum() or not code.isascii():
             raise r.fail(f"{p}.code", f"must be letters, digits, '-' or '_', got {code!r}")
@@ -172,7 +187,12 @@ def _canteens(r: _Reader, raw: Any) -> tuple[CanteenConfig, ...]:
         currency = r.get(c, "currency", f"{p}.currency", str, default="CNY")
         if currency != "CNY":
             raise r.fail(f"{p}.currency", f"must be CNY (amounts are fen), got {currency!r}")
-        out.append(CanteenConfig(code, name, community, r.get(c, "district", f"{p}.district", str, default=""), tz, currency))
+        opens = _clock_time(r, c.get("opens", DEFAULT_OPENS), f"{p}.opens")
+        closes = _clock_time(r, c.get("closes", DEFAULT_CLOSES), f"{p}.closes")
+        if closes <= opens:
+            raise r.fail(f"{p}.closes", f"must be after opens ({opens:%H:%M}), got {closes:%H:%M}")
+        out.append(CanteenConfig(code, name, community, r.get(c, "district", f"{p}.district", str, default=""), tz, currency,
+                                 opens, closes))
     return tuple(out)
 
 
@@ -255,6 +275,30 @@ def _policy(r: _Reader, raw: Any) -> Policy:
         raise r.fail(paths[int(index)] + rest, first.message) from None
 
 
+def _number(r: _Reader, data: Mapping, key: str, path: str, *, low: float, high: float | None, what: str,
+            default: float) -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value \
+            or (high is not None and value > high):
+        raise r.fail(path, f"must be {what}, got {value!r}")
+    return float(value)
+
+
+def _checks(r: _Reader, data: Mapping) -> ChecksConfig:
+    chk = r.table(data, "checks", "checks", required=False)
+    r.unknown_keys(chk, set(ChecksConfig.__dataclass_fields__), "checks")
+    d = ChecksConfig()
+    return ChecksConfig(
+        void_rate_max=_number(r, chk, "void_rate_max", "checks.void_rate_max", low=0, high=1, default=d.void_rate_max,
+                              what="a share above 0 and at most 1 (0.1 = 10 %)"),
+        void_rate_min_sales=r.whole(chk, "void_rate_min_sales", "checks.void_rate_min_sales", minimum=1, what="sales",
+                                    default=d.void_rate_min_sales),
+        attendance_factor=_number(r, chk, "attendance_factor", "checks.attendance_factor", low=0, high=None,
+                                  default=d.attendance_factor, what="a number above 0 (1.0 = one meal per eligible diner)"),
+        same_diner_window_minutes=r.whole(chk, "same_diner_window_minutes", "checks.same_diner_window_minutes",
+                                          minimum=1, what="minutes", default=d.same_diner_window_minutes))
+
+
 def _secret(env: Mapping[str, str], name: str, dev_default: str, development: bool) -> str:
     value = env.get(name, "")
     if development and not value:
@@ -292,7 +336,7 @@ def load_settings(path: str | os.PathLike | None = None, *, env: Mapping[str, st
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{cfg.name}: is not valid TOML: {e}") from None
-    r.unknown_keys(data, {"app", "security", "canteens", "policy"}, "")
+    r.unknown_keys(data, {"app", "security", "canteens", "policy", "checks"}, "")
 
     app = r.table(data, "app", "app", required=False)
     r.unknown_keys(app, {"base_url", "language", "voucher_valid_days", "database_url"}, "app")
@@ -312,6 +356,7 @@ def load_settings(path: str | os.PathLike | None = None, *, env: Mapping[str, st
 
     canteens = _canteens(r, data.get("canteens"))
     policy = _policy(r, data.get("policy"))
+    checks = _checks(r, data)
 
     development = env.get("CANTEEN_ENV", "") == "development"
     inst = Path(instance_path or env.get("CANTEEN_INSTANCE") or "instance").resolve()
@@ -331,5 +376,5 @@ def load_settings(path: str | os.PathLike | None = None, *, env: Mapping[str, st
         canteens=canteens, policy=policy, database_url=db_url, base_url=base_url,
         language=language, voucher_valid_days=valid_days, security=security,
         secret_key=secret, id_key=id_key.encode(), development=development,
-        config_path=str(cfg.resolve()), instance_path=str(inst),
+        config_path=str(cfg.resolve()), instance_path=str(inst), checks=checks,
     )

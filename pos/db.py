@@ -263,13 +263,25 @@ def init_schema(engine: Engine, *, force: bool = False) -> None:
             conn.exec_driver_sql(stmt)
 
 
-def migrations() -> list[tuple[int, str, Path]]:
-    """The upgrade files ``pos/migrations/NNNN_what.sql`` as (version, description, path), in order."""
-    out = []
+ENGINE_SUFFIXES = ("sqlite", "postgresql")
+
+
+def migrations(dialect: str | None = None) -> list[tuple[int, str, list[Path]]]:
+    """The upgrade files ``pos/migrations/NNNN_what.sql`` as (version, description, files),
+    in order.  A change one engine makes differently (SQLite cannot alter a constraint)
+    goes in ``NNNN_what.<dialect>.sql`` beside the shared file and runs after it; files
+    for other engines are left out."""
+    found: dict[int, tuple[str, list[Path]]] = {}
     for path in sorted(MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.sql")):
         number, _, name = path.stem.partition("_")
-        out.append((int(number), name.replace("_", " "), path))
-    return out
+        name, _, engine = name.partition(".")
+        if engine and engine != dialect:
+            if engine not in ENGINE_SUFFIXES:
+                raise SchemaError(f"{path.name}: unknown engine {engine!r}")
+            continue
+        description, files = found.setdefault(int(number), (name.replace("_", " "), []))
+        files.append(path)
+    return [(v, d, sorted(files, key=lambda p: p.name.count("."))) for v, (d, files) in sorted(found.items())]
 
 
 def code_schema_version() -> int:
@@ -309,10 +321,11 @@ def upgrade_schema(engine: Engine) -> list[int]:
         if current > expected:
             raise SchemaError(f"the database is at schema version {current}, newer than this release "
                               f"({expected}): run the release that wrote it")
-        pending = [(v, name, path) for v, name, path in migrations() if v > current]
-        for version, name, path in pending:
-            for stmt in schema_statements(path.read_text(encoding="utf-8")):
-                conn.exec_driver_sql(stmt)
+        pending = [(v, name, files) for v, name, files in migrations(engine.dialect.name) if v > current]
+        for version, name, files in pending:
+            for path in files:
+                for stmt in schema_statements(path.read_text(encoding="utf-8")):
+                    conn.exec_driver_sql(stmt)
             conn.execute(text("INSERT INTO schema_version (version, applied_at, description) VALUES (:v, :at, :d)"),
                          {"v": version, "at": datetime.now(timezone.utc).replace(tzinfo=None), "d": name})
     return [v for v, _, _ in pending]

@@ -262,6 +262,7 @@ class Correction(_Chained, table=True):
     reason: str
     refund_fen: int
     reversed_subsidy_fen: int
+    approved_by: Optional[str] = Field(default=None, foreign_key="staff_users.id")
 
 
 class DayClose(SQLModel, table=True):
@@ -274,6 +275,50 @@ class DayClose(SQLModel, table=True):
     chain_head: str
     report_json: str = Field(sa_column=Column(Text, nullable=False))
     report_sha256: str
+
+
+class Claim(SQLModel, table=True):
+    __tablename__ = "claims"
+    id: str = _id()
+    month: date
+    scope_kind: str
+    scope: str
+    state: str
+    revision: int
+    net_fen: int
+    paid_fen: int = 0
+    submitted_by: str = Field(foreign_key="staff_users.id")
+    updated_at: datetime
+
+
+class ClaimRevision(SQLModel, table=True):
+    __tablename__ = "claim_revisions"
+    claim_id: str = Field(primary_key=True, foreign_key="claims.id")
+    revision: int = Field(primary_key=True)
+    submitted_at: datetime
+    submitted_by: str = Field(foreign_key="staff_users.id")
+    content_json: str = Field(sa_column=Column(Text, nullable=False))
+    content_sha256: str
+
+
+class ClaimCanteen(SQLModel, table=True):
+    __tablename__ = "claim_canteens"
+    canteen_id: str = Field(primary_key=True, foreign_key="canteens.id")
+    month: date = Field(primary_key=True)
+    claim_id: str = Field(foreign_key="claims.id")
+
+
+class ClaimEvent(SQLModel, table=True):
+    __tablename__ = "claim_events"
+    id: str = _id()
+    claim_id: str = Field(foreign_key="claims.id")
+    at: datetime
+    actor_id: str = Field(foreign_key="staff_users.id")
+    action: str
+    revision: int
+    note: str = ""
+    amount_fen: Optional[int] = None
+    paid_on: Optional[date] = None
 
 
 class IdempotencyKey(SQLModel, table=True):

@@ -14,9 +14,10 @@ from typing import Callable, Iterator
 from sqlalchemy import and_, case, false, func, or_, select, true
 from sqlmodel import Session
 
-from reports.queries import (CO, DC, FM, CanteenInfo, Check, D, G, S, _int, canonical_json, pseudonym,
+from reports.queries import (CO, DC, FM, SH, CanteenInfo, Check, D, G, S, V, _int, canonical_json, pseudonym,
                              sha256_text)
 from pos.models import Canteen
+from reports.anomalies import AnomalyRules, anomaly_checks
 
 C = Canteen.__table__
 CapFor = Callable[[date], int]
@@ -125,6 +126,21 @@ class PolicyUse:
 
 
 @dataclass(frozen=True)
+class Adjustment:
+    """A correction booked in the claim's month (on an open business date) that reverses
+    part of a sale of an earlier, closed date: it lowers this claim, never the closed
+    day's or an already submitted claim."""
+
+    canteen: str
+    business_date: date
+    original_date: date
+    original_receipt_no: int
+    reason: str
+    refund_fen: int
+    reversed_subsidy_fen: int
+
+
+@dataclass(frozen=True)
 class ClaimData:
     """The monthly claim.  ``total_fen`` is what the operator claims; :func:`claim_json`
     is the canonical form whose SHA-256 goes in the footer."""
@@ -140,6 +156,7 @@ class ClaimData:
     voided_fen: int
     corrections_count: int
     corrections_subsidy_fen: int
+    adjustments: tuple[Adjustment, ...]
     checks: tuple[Check, ...]
 
     @property
@@ -166,6 +183,12 @@ class ClaimData:
     def free_fen(self) -> int:
         """Σ of the live free-meal grants, in fen."""
         return sum(c.free_fen for c in self.by_canteen)
+
+    @property
+    def net_fen(self) -> int:
+        """What the operator is owed: the claim total less the subsidy reversed by the
+        month's corrections (the adjustments section)."""
+        return self.total_fen - self.corrections_subsidy_fen
 
     @property
     def provisional(self) -> bool:
@@ -262,23 +285,48 @@ def _claim_checks(conn, codes: list[str], first: date, last: date, days: list[Cl
     return (
         Check("one_per_diner_district", twice == 0, "同一就餐者同一天（餐段）在全区未被重复补贴",
               "no diner subsidised twice on one day (period) anywhere in the district",
-              f"{twice} case(s)"),
+              f"{twice} 例", f"{twice} case(s)"),
         Check("free_meal_cap", not over_cap, "每日免费餐不超过上限", "no day over the free-meal cap",
+              "，".join(f"{d.canteen} {d.business_date:%m-%d} {d.free_count}/{d.free_cap}" for d in over_cap[:8])
+              or f"已核对 {len(days)} 天",
               ", ".join(f"{d.canteen} {d.business_date:%m-%d} {d.free_count}/{d.free_cap}" for d in over_cap[:8])
               or f"{len(days)} day(s) checked"),
         Check("voided_excluded", mismatched == 0, "已作废的销售不计入申领", "voided sales excluded from the claim",
-              f"{mismatched} grant(s) disagree with their sale's status"),
+              f"{mismatched} 条补贴记录与销售状态不符", f"{mismatched} grant(s) disagree with their sale's status"),
         Check("sums_agree", not unequal, "每日补贴记录合计 = 已完成销售的补贴合计",
               "each day: Σ live grants = Σ subsidy of completed sales",
+              "，".join(f"{d.canteen} {d.business_date:%m-%d}" for d in unequal[:8]) or "一致",
               ", ".join(f"{d.canteen} {d.business_date:%m-%d}" for d in unequal[:8]) or "OK"),
     )
 
 
+def _closed_days_intact(conn, codes: list[str], first: date, last: date) -> Check:
+    """No row dated on a closed day was written after its close: no sale, grant or void
+    past the close's ledger position, no shift opened after the close.  (The store refuses
+    them; this proves it for the days the claim adds up.)"""
+    late = 0
+    for t in (S, G, V):
+        late += _int(conn.execute(select(func.count()).select_from(t.join(
+            DC, and_(DC.c.canteen_id == t.c.canteen_id, DC.c.business_date == t.c.business_date)))
+            .where(t.c.canteen_id.in_(codes), t.c.business_date.between(first, last),
+                   t.c.chain_seq > DC.c.chain_seq)).scalar())
+    late_shifts = _int(conn.execute(select(func.count()).select_from(SH.join(
+        DC, and_(DC.c.canteen_id == SH.c.canteen_id, DC.c.business_date == SH.c.business_date)))
+        .where(SH.c.canteen_id.in_(codes), SH.c.business_date.between(first, last),
+               SH.c.opened_at > DC.c.closed_at)).scalar())
+    return Check("closed_days_intact", late == 0 and late_shifts == 0, "已日结的营业日此后没有新增记录",
+                 "no record added to a closed day after its close",
+                 f"日结后新增 {late} 条账目、{late_shifts} 个班次",
+                 f"{late} ledger row(s), {late_shifts} shift(s) after close")
+
+
 def claim_data(*, session: Session, canteens: tuple[CanteenInfo, ...], month: date, cap_for: CapFor,
-               progress: Callable[[CanteenInfo], None] | None = None) -> ClaimData:
+               progress: Callable[[CanteenInfo], None] | None = None,
+               rules: AnomalyRules | None = None) -> ClaimData:
     """Gather the monthly claim for ``canteens``.  ``cap_for(date)`` is the policy's
     free-meal cap (for days whose counter row is missing); ``progress`` is called after
-    each canteen's figures are read."""
+    each canteen's figures are read; ``rules`` are the anomaly checks' thresholds
+    (built-in defaults, without a policy, when None)."""
     conn = session.connection()
     first, last = month_bounds(month)
     codes = [c.code for c in canteens]
@@ -300,13 +348,21 @@ def claim_data(*, session: Session, canteens: tuple[CanteenInfo, ...], month: da
                   for day, xs in sorted(by_date.items()))
     voided = conn.execute(select(func.count(), func.sum(G.c.amount_fen)).where(
         G.c.canteen_id.in_(codes), G.c.business_date.between(first, last), G.c.voided == true())).one()
-    corr = conn.execute(select(func.count(), func.sum(CO.c.reversed_subsidy_fen)).where(
-        CO.c.canteen_id.in_(codes), CO.c.business_date.between(first, last))).one()
+    adjustments = tuple(Adjustment(*r) for r in conn.execute(
+        select(CO.c.canteen_id, CO.c.business_date, S.c.business_date, S.c.receipt_no, CO.c.reason, CO.c.refund_fen,
+               CO.c.reversed_subsidy_fen)
+        .select_from(CO.join(S, S.c.id == CO.c.original_sale_id))
+        .where(CO.c.canteen_id.in_(codes), CO.c.business_date.between(first, last))
+        .order_by(CO.c.canteen_id, CO.c.business_date, CO.c.created_at, CO.c.id)))
     return ClaimData(
         month=first, canteens=canteens, days=tuple(days), by_canteen=tuple(per_canteen), by_date=dated,
         diners=_diners(conn, codes, first, last), policies=_policies(conn, codes, first, last),
-        voided_count=_int(voided[0]), voided_fen=_int(voided[1]), corrections_count=_int(corr[0]),
-        corrections_subsidy_fen=_int(corr[1]), checks=_claim_checks(conn, codes, first, last, days))
+        voided_count=_int(voided[0]), voided_fen=_int(voided[1]), corrections_count=len(adjustments),
+        corrections_subsidy_fen=sum(a.reversed_subsidy_fen for a in adjustments), adjustments=adjustments,
+        checks=(*_claim_checks(conn, codes, first, last, days), _closed_days_intact(conn, codes, first, last),
+                *anomaly_checks(session=session, canteens=canteens, first=first, last=last,
+                                rules=rules or AnomalyRules(), skip_closed=True,
+                                meals={(d.canteen, d.business_date): d.age_count + d.free_count for d in days})))
 
 
 @dataclass(frozen=True)

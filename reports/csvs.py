@@ -1,77 +1,82 @@
 """The claim as CSV for the spreadsheet: UTF-8 with a byte-order mark (so Excel and WPS
-show the Chinese), CRLF line ends, amounts as plain yuan (``12.50``).
+show the Chinese), CRLF line ends, amounts as plain yuan (``12.50``), dates as
+``YYYY-MM-DD`` and times as ``HH:MM:SS`` (which spreadsheets read as numbers, dates and
+times, as they should).
 
 * per-grant CSV: one row per subsidy grant of the month, voided grants included with a
   claimed amount of 0.00, so the claimed column sums to the claim total;
 * summary CSV: one row per canteen and business date, then a total row.
+
+The columns are :mod:`reports.claim_columns`' (the XLSX has the same ones).
+
+**Identifiers stay text.**  A CSV has no types: Excel, WPS and LibreOffice guess each
+cell's, so a pseudonym ``0123456789`` would lose its leading zero, ``12345e6789`` would
+become 1.8E+308 and a policy version ``2026-01`` a date.  Every identifier cell (an
+:class:`~reports.claim_columns.Id`) is therefore written as a text formula,
+``="0123456789"``, which all three show as exactly that text (LibreOffice evaluates
+formulas when it opens a CSV unless told not to; then it shows the formula, still
+unchanged).  A word cell that a spreadsheet would take for a formula or a number (a
+canteen name beginning with ``=``, ``-`` or a digit) is written the same way.  Programs
+should read the XLSX, whose cells are typed; ``tests/reports/test_spreadsheets.py``
+proves both files with LibreOffice.
 """
 from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from datetime import date, datetime, time
+from typing import Iterable, Iterator
 
-from reports.claim_queries import ClaimDay, ClaimReport, GrantRow
-from reports.layout import local
+from reports.claim_columns import (GRANT_COLUMNS, SUMMARY_COLUMNS, Cell, Fen, Id, claim_scope_code, grant_cells,
+                                   header, summary_rows)
+from reports.claim_queries import ClaimReport, GrantRow
 from subsidies.money import plain_yuan
-from subsidies.vocabulary import SUBSIDY_KIND_NAMES, name_of
 
 CSV = "text/csv; charset=utf-8"
 BOM = "\ufeff"
+# A word starting with one of these is a formula or a number to a spreadsheet.
+_MISREAD_START = tuple("=+-@\t\r0123456789.($¥￥")
 
 
-class Column(NamedTuple):
-    """A CSV column: its header, how a row's cell is made and (for the summary) the
-    total row's cell.  Each file's columns are listed once, header beside cell, so the
-    two cannot drift apart."""
-
-    header: str
-    cell: Callable[..., Any]
-    total: Callable[[ClaimReport], Any] | None = None
+def as_text(value: str) -> str:
+    """``value`` as a CSV cell that spreadsheets show as this exact text: ``="…"``."""
+    return '="' + value.replace('"', '""') + '"'
 
 
-#: The per-grant CSV, one row per grant; ``cell(grant, tz)``.
-GRANT_COLUMNS = (
-    Column("食堂编号", lambda g, tz: g.canteen),
-    Column("食堂", lambda g, tz: g.canteen_name),
-    Column("营业日", lambda g, tz: g.business_date.isoformat()),
-    Column("时间", lambda g, tz: local(g.granted_at, tz)),
-    Column("单号", lambda g, tz: g.receipt_no),
-    Column("就餐者（假名）", lambda g, tz: g.diner),
-    Column("身份证（掩码）", lambda g, tz: g.masked_id),
-    Column("补贴类别", lambda g, tz: name_of(SUBSIDY_KIND_NAMES, g.kind)),
-    Column("政策版本", lambda g, tz: g.policy_version),
-    Column("规则", lambda g, tz: g.rule_id),
-    Column("餐段", lambda g, tz: g.period),
-    Column("补贴金额（元）", lambda g, tz: plain_yuan(g.amount_fen)),
-    Column("是否作废", lambda g, tz: "是" if g.voided else "否"),
-    Column("申领金额（元）", lambda g, tz: plain_yuan(g.claimed_fen)),
-    Column("日结状态", lambda g, tz: "已日结" if g.closed else "暂定"),
-)
-#: The summary CSV, one row per canteen and business date; ``cell(day, canteen_name)``.
-SUMMARY_COLUMNS = (
-    Column("食堂编号", lambda x, name: x.canteen, lambda r: "合计"),
-    Column("食堂", lambda x, name: name, lambda r: r.scope),
-    Column("营业日", lambda x, name: x.business_date.isoformat(), lambda r: f"{r.data.month:%Y-%m}"),
-    Column("日结状态", lambda x, name: "已日结" if x.closed else "暂定",
-           lambda r: "暂定" if r.data.provisional else "已日结"),
-    Column("立减笔数", lambda x, name: x.age_count, lambda r: r.data.age_count),
-    Column("立减金额（元）", lambda x, name: plain_yuan(x.age_fen), lambda r: plain_yuan(r.data.age_fen)),
-    Column("免费餐笔数", lambda x, name: x.free_count, lambda r: r.data.free_count),
-    Column("免费餐金额（元）", lambda x, name: plain_yuan(x.free_fen), lambda r: plain_yuan(r.data.free_fen)),
-    Column("当日申领合计（元）", lambda x, name: plain_yuan(x.total_fen), lambda r: plain_yuan(r.data.total_fen)),
-    Column("已完成销售笔数", lambda x, name: x.sales, lambda r: sum(x.sales for x in r.data.days)),
-)
-GRANT_HEADER = tuple(c.header for c in GRANT_COLUMNS)
-SUMMARY_HEADER = tuple(c.header for c in SUMMARY_COLUMNS)
+def _word(value: str) -> str:
+    return as_text(value) if value.startswith(_MISREAD_START) else value
 
 
-def _grant_cells(g: GrantRow, tz: str) -> tuple:
-    return tuple(c.cell(g, tz) for c in GRANT_COLUMNS)
+#: How each type of cell is written, by exact type (a dict lookup per cell: a district
+#: month is millions of cells).
+_FORMS = {
+    Id: lambda v: as_text(v) if v else "",
+    str: _word,
+    Fen: plain_yuan,
+    int: str,
+    date: date.isoformat,
+    time: time.isoformat,
+    datetime: lambda v: v.isoformat(sep=" ", timespec="seconds"),
+}
 
 
-def _summary_cells(day: ClaimDay, canteen_name: str) -> tuple:
-    return tuple(c.cell(day, canteen_name) for c in SUMMARY_COLUMNS)
+def csv_cell(value: Cell) -> str:
+    """One typed cell as CSV text (the one place that decides how a cell is written)."""
+    form = _FORMS.get(type(value))
+    if form is None:
+        raise TypeError(f"no CSV form for {value!r}")
+    return form(value)
+
+
+def _row(cells: Iterable[Cell]) -> list[str]:
+    try:
+        return [_FORMS[type(v)](v) for v in cells]  # csv_cell, inlined for speed
+    except KeyError:
+        return [csv_cell(v) for v in cells]  # raises TypeError naming the cell
+
+
+GRANT_HEADER = header(GRANT_COLUMNS)
+SUMMARY_HEADER = header(SUMMARY_COLUMNS)
 
 
 def iter_grants_csv(rows: Iterable[GrantRow], tz: str, chunk_rows: int = 2000) -> Iterator[bytes]:
@@ -81,7 +86,7 @@ def iter_grants_csv(rows: Iterable[GrantRow], tz: str, chunk_rows: int = 2000) -
     buf.write(BOM)
     writer.writerow(GRANT_HEADER)
     for n, g in enumerate(rows, start=1):
-        writer.writerow(_grant_cells(g, tz))
+        writer.writerow(_row(grant_cells(g, tz)))
         if n % chunk_rows == 0:
             yield buf.getvalue().encode("utf-8")
             buf.seek(0)
@@ -96,21 +101,15 @@ def grants_csv(rows: Iterable[GrantRow], report: ClaimReport) -> tuple[str, str,
 
 def grants_filename(report: ClaimReport) -> str:
     """``claim-<canteen or community>-<YYYY-MM>-grants.csv``."""
-    d = report.data
-    scope = d.canteens[0].code if len(d.canteens) == 1 else "community"
-    return f"claim-{scope}-{d.month:%Y-%m}-grants.csv"
+    return f"claim-{claim_scope_code(report)}-{report.data.month:%Y-%m}-grants.csv"
 
 
 def summary_csv(report: ClaimReport) -> tuple[str, str, bytes]:
     """One row per canteen and business date, then the total, as ``(filename, mimetype, bytes)``."""
-    d = report.data
-    names = {c.code: c.name for c in d.canteens}
     buf = io.StringIO()
     buf.write(BOM)
     writer = csv.writer(buf)
     writer.writerow(SUMMARY_HEADER)
-    for x in d.days:
-        writer.writerow(_summary_cells(x, names[x.canteen]))
-    writer.writerow(tuple(c.total(report) for c in SUMMARY_COLUMNS))
-    scope = d.canteens[0].code if len(d.canteens) == 1 else "community"
-    return f"claim-{scope}-{d.month:%Y-%m}-summary.csv", CSV, buf.getvalue().encode("utf-8")
+    writer.writerows(_row(cells) for cells in summary_rows(report))
+    filename = f"claim-{claim_scope_code(report)}-{report.data.month:%Y-%m}-summary.csv"
+    return filename, CSV, buf.getvalue().encode("utf-8")

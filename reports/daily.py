@@ -1,9 +1,11 @@
 """The daily reconciliation PDF (日结对账单) of one canteen and business date.
 
 Sections: summary and tenders; free meals used of the cap; edit checks (failures in red);
-each shift's cash; voids; corrections; the hourly sales chart; every subsidy grant; and
-signature lines.  The footer carries the generation time, the ledger position and head at
-close, and the SHA-256 of the report data (what the day close stored).
+each shift's cash; voids; corrections (only when there are any); the hourly sales chart;
+every subsidy grant; and signature lines.  Sections are numbered in the order they
+appear, and every word on the page is Chinese (codes, digests and pseudonyms aside).
+The footer carries the generation time, the ledger position and head at close, and the
+SHA-256 of the report data (what the day close stored).
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, KeepTogether, Spacer
 
 from reports.charts import hourly_sales_chart
-from reports.layout import LedgerTable, PdfRenderer, local, para, table
+from reports.layout import LedgerTable, PdfRenderer, local, para, table, zone_zh
 from reports.queries import DailyReport
 from subsidies.money import yuan
 from subsidies.vocabulary import SUBSIDY_KIND_NAMES, TENDER_NAMES, name_of
@@ -27,9 +29,15 @@ def tender_zh(method: str) -> str:
     return name_of(TENDER_NAMES, method)
 
 
+def diner_zh(pseudonym: str) -> str:
+    """A diner's pseudonym as the Chinese report shows it: a one-time paper ticket's
+    ``ticket:`` prefix reads 餐票 (the pseudonym itself is unchanged in the data)."""
+    return "餐票 " + pseudonym[7:] if pseudonym.startswith("ticket:") else pseudonym
+
+
 def checks_table(checks, font: str):
     """The edit checks as a table: what was checked, the figures, passed or FAILED (red)."""
-    rows = [(c.label_zh, c.detail, "通过" if c.ok else "未通过 ✗") for c in checks]
+    rows = [(c.label_zh, c.detail_zh, "通过" if c.ok else "未通过 ✗") for c in checks]
     red = [i for i, c in enumerate(checks) if not c.ok]
     return table(("核对项目", "数据", "结果"), rows, (88 * mm, 70 * mm, 22 * mm), font=font, red_rows=red)
 
@@ -61,7 +69,8 @@ class DailyRenderer(PdfRenderer):
         else:
             chain = f"未日结；当前账本位置 #{report.chain_seq} 链头 {report.chain_head or '-'}"
         return [f"{d.canteen.name}（{d.canteen.code}）日结对账单 · 营业日 {d.business_date.isoformat()} · "
-                f"生成于 {generated}（{d.canteen.timezone}）", chain, f"报表数据 SHA-256 {report.sha256}"]
+                f"生成于 {generated}（{zone_zh(d.canteen.timezone, report.generated_at)}）", chain,
+                f"报表数据 SHA-256 {report.sha256}"]
 
     def story(self, report: DailyReport, font: str, st):
         """The flowables of the whole report, section by section."""
@@ -100,7 +109,7 @@ class DailyRenderer(PdfRenderer):
                    for t in s.by_tender]
         tenders.append(("合计", f"{sum(t.count for t in s.by_tender):,}", yuan(sum(t.due_fen for t in s.by_tender)),
                         yuan(sum(t.tendered_fen for t in s.by_tender)), yuan(sum(t.change_fen for t in s.by_tender))))
-        return [para("一、汇总", st["h2"]),
+        return [self.heading("汇总", st),
                 table(("项目", "数值", "项目", "金额"), rows, (45 * mm, 40 * mm, 50 * mm, 45 * mm), font=font,
                       right=(1, 3)),
                 Spacer(1, 3 * mm),
@@ -109,7 +118,7 @@ class DailyRenderer(PdfRenderer):
 
     def section_checks(self, report: DailyReport, font: str, st):
         """The edit checks, failures in red."""
-        return [para("二、核对（edit checks）", st["h2"]), checks_table(report.checks, font)]
+        return [KeepTogether([self.heading("核对", st), checks_table(report.checks, font)])]
 
     def section_shifts(self, report: DailyReport, font: str, st):
         """Each shift's cash: float + cash taken − change − voided cash = expected, against counted."""
@@ -125,7 +134,7 @@ class DailyRenderer(PdfRenderer):
                          yuan(diff) if diff is not None else "—"))
             if diff is None or diff != 0:
                 red.append(i)
-        out = [para("三、班次现金：备用金 + 现金收款 − 找零 − 作废退款 = 应有现金；与实点现金比较", st["h2"])]
+        out = [self.heading("班次现金：备用金 + 现金收款 − 找零 − 作废退款 = 应有现金；与实点现金比较", st)]
         if not rows:
             return out + [para("本日没有班次。", st["small"])]
         return out + [table(("收银员", "开班", "交班", "备用金", "现金收款", "找零", "作废退款", "应有现金", "实点现金", "长短款"),
@@ -138,7 +147,7 @@ class DailyRenderer(PdfRenderer):
         rows = [(local(v.voided_at, tz, "%H:%M"), str(v.receipt_no), para(v.reason, st["cell"]), v.requested_by,
                  v.approved_by, tender_zh(v.tender_method), yuan(v.refund_fen), yuan(v.reversed_subsidy_fen))
                 for v in report.data.voids]
-        out = [para("四、作废", st["h2"])]
+        out = [self.heading("作废", st)]
         if not rows:
             return out + [para("本日没有作废。", st["small"])]
         return out + [table(("时间", "单号", "原因", "申请人", "批准主管", "支付", "退款", "冲回补贴"), rows,
@@ -153,25 +162,25 @@ class DailyRenderer(PdfRenderer):
                 for c in report.data.corrections]
         if not rows:
             return []
-        return [para("五、更正（指向已日结的原销售）", st["h2"]),
+        return [self.heading("更正（指向已日结的原销售）", st),
                 table(("时间", "原营业日", "原单号", "原因", "退款", "冲减补贴"), rows,
                       (14 * mm, 24 * mm, 16 * mm, 74 * mm, 26 * mm, 26 * mm), font=font, right=(2, 4, 5), size=7.5)]
 
     def section_chart(self, report: DailyReport, font: str, st):
         """The chart section."""
         hours = [(h.hour, h.sales, h.gross_fen) for h in report.data.hours]
-        return [CondPageBreak(70 * mm), para("分时段销售（已完成笔数）", st["h2"]), hourly_sales_chart(hours, font)]
+        return [CondPageBreak(70 * mm), self.heading("分时段销售（已完成笔数）", st), hourly_sales_chart(hours, font)]
 
     def section_grants(self, report: DailyReport, font: str, st):
         """Every subsidy grant of the day, pseudonymous."""
         tz = report.data.canteen.timezone
         grants = report.data.grants
-        rows = [(local(g.granted_at, tz), str(g.receipt_no), g.diner, g.masked_id, kind_zh(g.kind),
+        rows = [(local(g.granted_at, tz), str(g.receipt_no), diner_zh(g.diner), g.masked_id, kind_zh(g.kind),
                  yuan(g.amount_fen), g.policy_version, "已作废" if g.voided else "")
                 for g in grants]
         grey = frozenset(i for i, g in enumerate(grants) if g.voided)
         out = [CondPageBreak(30 * mm),
-               para(f"补贴明细（{len(grants)} 条；已作废的不计入合计）", st["h2"])]
+               self.heading(f"补贴明细（{len(grants)} 条；已作废的不计入合计）", st)]
         if not rows:
             return out + [para("本日没有补贴。", st["small"])]
         return out + [LedgerTable(("时间", "单号", "就餐者（假名）", "身份证（掩码）", "补贴类别", "金额", "政策版本", "状态"),

@@ -56,6 +56,33 @@ def local(moment: datetime | None, tz: str, fmt: str = "%H:%M:%S") -> str:
     return shown.strftime(fmt)
 
 
+_ZH_DIGITS = "零一二三四五六七八九"
+
+
+def zh_number(n: int) -> str:
+    """A section number as Chinese paper writes it: 1 → 一, 10 → 十, 12 → 十二, 21 → 二十一 (1–99)."""
+    if not 0 < n < 100:
+        raise ValueError(f"section numbers run from 1 to 99, got {n}")
+    tens, ones = divmod(n, 10)
+    head = "" if tens == 0 else "十" if tens == 1 else _ZH_DIGITS[tens] + "十"
+    return head + (_ZH_DIGITS[ones] if ones else "")
+
+
+def zone_zh(tz: str, moment: datetime) -> str:
+    """The canteen's time zone as a Chinese reader names it: 北京时间 for China's zone,
+    otherwise its offset at ``moment`` (naive UTC), e.g. 东九区 — never the English IANA name."""
+    if tz in ("Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "PRC"):
+        return "北京时间"
+    offset = moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    if minutes == 0:
+        return "零时区"
+    if minutes % 60 == 0 and abs(minutes) <= 12 * 60:
+        return ("东" if minutes > 0 else "西") + zh_number(abs(minutes) // 60) + "区"
+    sign = "+" if minutes > 0 else "−"
+    return f"世界协调时{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 def footer_canvas(font: str, lines: Sequence[str]):
     """A canvas class that, once every page is laid out, draws ``lines`` and
     "第 x 页 / 共 y 页" at the foot of each page (the total is only known at the end)."""
@@ -146,11 +173,13 @@ class LedgerTable(Flowable):
     def __init__(self, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float], *,
                  font: str, right: Sequence[int] = (), grey_rows: frozenset[int] = frozenset(),
                  red_rows: frozenset[int] = frozenset(), size: float = 7.5, row_height: float = 10.5,
-                 offset: int = 0):
+                 offset: int = 0, total_last: bool = False):
         super().__init__()
         self.header, self.rows, self.widths = tuple(header), rows, tuple(widths)
         self.font, self.right, self.size, self.row_height = font, frozenset(right), size, row_height
         self.grey_rows, self.red_rows, self.offset = grey_rows, red_rows, offset
+        # The last row is a total: shaded and ruled off like ``table(..., bold_last=True)``.
+        self.total_last = total_last and bool(rows)
 
     def wrap(self, avail_width, avail_height):
         """Every row has the same height, so the size is known without measuring cells."""
@@ -167,7 +196,8 @@ class LedgerTable(Flowable):
         kw = dict(font=self.font, right=sorted(self.right), grey_rows=self.grey_rows, red_rows=self.red_rows,
                   size=self.size, row_height=self.row_height)
         return [LedgerTable(self.header, self.rows[:fits], self.widths, offset=self.offset, **kw),
-                LedgerTable(self.header, self.rows[fits:], self.widths, offset=self.offset + fits, **kw)]
+                LedgerTable(self.header, self.rows[fits:], self.widths, offset=self.offset + fits,
+                            total_last=self.total_last, **kw)]
 
     def draw(self):
         """Header band, then one line of text per row."""
@@ -178,6 +208,9 @@ class LedgerTable(Flowable):
         c.setStrokeColor(colors.black)
         c.setLineWidth(0.6)
         c.line(0, top - rh, self.width, top - rh)
+        if self.total_last:
+            c.rect(0, 0, self.width, rh, stroke=0, fill=1)
+            c.line(0, rh, self.width, rh)
         lefts, x = [], 0.0
         for w in self.widths:
             lefts.append(x)
@@ -258,6 +291,12 @@ class PdfRenderer:
         """The embedded CJK font's name (raises reports.fonts.FontMissing when none is found)."""
         return cjk_font()
 
+    def heading(self, text: str, st: dict[str, ParagraphStyle]) -> Paragraph:
+        """The next section heading, numbered 一、二、三… in the order the sections appear,
+        so a section left out (nothing to show) leaves no gap in the numbering."""
+        self._sections = getattr(self, "_sections", 0) + 1
+        return para(f"{zh_number(self._sections)}、{text}", st["h2"])
+
     def stylesheet(self, font: str) -> dict[str, ParagraphStyle]:
         """The paragraph styles, in the CJK font."""
         return styles(font)
@@ -277,6 +316,7 @@ class PdfRenderer:
     def render(self, data: Any) -> tuple[str, str, bytes]:
         """Lay out ``data`` and return ``(filename, 'application/pdf', bytes)``."""
         font = self.font()
+        self._sections = 0
         buf = io.BytesIO()
         left, right, top, bottom = self.margins
         doc = SimpleDocTemplate(buf, pagesize=self.page_size, leftMargin=left, rightMargin=right, topMargin=top,

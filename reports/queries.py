@@ -21,6 +21,9 @@ from pos.models import (Canteen, Correction, DayClose, Diner, FreeMealCounter, S
                         SubsidyGrant, Void)
 from reports.rows import (CanteenInfo, Check, CloseInfo, CorrectionLine, DailyData, DailyReport,  # noqa: F401
                           DaySummary, FreeMeals, GrantLine, HourTotal, KindTotal, ShiftCash, TenderTotal, VoidLine)
+from reports.frozen import thaw_json
+# anomaly_rules is re-exported for the store's day close, which may import this module only.
+from reports.anomalies import AnomalyRules, anomaly_checks, anomaly_rules  # noqa: F401
 from subsidies.vocabulary import SUBSIDY_KINDS, TENDERS
 
 S, G, V, SH = Sale.__table__, SubsidyGrant.__table__, Void.__table__, Shift.__table__
@@ -199,30 +202,39 @@ def _daily_checks(conn, canteen_id: str, day: date, summary: DaySummary, free: F
     open_shifts = [s for s in shifts if s.closed_at is None]
     drifted = [s for s in shifts if s.expected_at_close_fen is not None and s.expected_at_close_fen != s.expected_fen]
     granted = summary.granted_fen
+    sign = "=" if granted == summary.subsidy_fen else "≠"
     return (
         Check("free_meal_cap", free.granted <= free.cap, "免费餐不超过每日上限", "free meals within the daily cap",
-              f"{free.granted} / {free.cap}"),
+              f"{free.granted} / {free.cap}", f"{free.granted} / {free.cap}"),
         Check("free_meal_counter", free.granted == free.used, "免费餐计数与补贴记录一致",
-              "free-meal counter agrees with the grants", f"counter {free.used}, grants {free.granted}"),
+              "free-meal counter agrees with the grants",
+              f"计数 {free.used}，补贴记录 {free.granted}", f"counter {free.used}, grants {free.granted}"),
         Check("one_per_diner", twice == 0, "每位就餐者每天（每餐段）在全区只补贴一次",
-              "one live subsidy per diner per day (period) district-wide", f"{twice} diner(s) subsidised twice"),
+              "one live subsidy per diner per day (period) district-wide",
+              f"{twice} 人重复补贴", f"{twice} diner(s) subsidised twice"),
         Check("sums_agree", granted == summary.subsidy_fen, "补贴记录合计 = 已完成销售的补贴合计",
-              "Σ live grants = Σ subsidy of completed sales", f"{granted} = {summary.subsidy_fen} fen"),
+              "Σ live grants = Σ subsidy of completed sales",
+              f"{granted} {sign} {summary.subsidy_fen} 分", f"{granted} {sign} {summary.subsidy_fen} fen"),
         Check("voids_agree", flag_mismatch == 0 and _int(voids[0]) == summary.voided_sales
               and _int(voids[1]) == _int(voided_subsidy),
               "作废单与销售、补贴状态一致", "voids agree with sale and grant status",
+              f"作废单 {_int(voids[0])} 张，已作废销售 {summary.voided_sales} 笔，补贴状态不符 {flag_mismatch} 条",
               f"{_int(voids[0])} void(s), {summary.voided_sales} voided sale(s), {flag_mismatch} mismatched grant(s)"),
         Check("shifts_balanced", not open_shifts and not drifted, "所有班次已交班且应有现金一致",
               "every shift closed and its expected cash unchanged",
+              f"未交班 {len(open_shifts)} 个，交班后应有现金变动 {len(drifted)} 个",
               f"{len(open_shifts)} open, {len(drifted)} changed since handover"),
     )
 
 
-def daily_data(*, session: Session, canteen_id: str, business_date: date, default_cap: int) -> DailyData:
+def daily_data(*, session: Session, canteen_id: str, business_date: date, default_cap: int,
+               rules: AnomalyRules | None = None) -> DailyData:
     """Gather the daily reconciliation of one canteen and business date.
 
     ``default_cap`` is the policy's free-meal cap for the date, used when no free meal
-    was claimed that day (the counter row is made by the first claim).
+    was claimed that day (the counter row is made by the first claim).  ``rules`` are the
+    anomaly checks' thresholds (:func:`anomaly_rules` of the settings; built-in defaults,
+    without a policy, when None).
     """
     conn = session.connection()
     canteen = canteen_info(session=session, canteen_id=canteen_id)
@@ -236,22 +248,60 @@ def daily_data(*, session: Session, canteen_id: str, business_date: date, defaul
         canteen=canteen, business_date=business_date, summary=summary, free_meals=free, shifts=shifts,
         voids=_voids(conn, canteen_id, business_date), grants=_grants(conn, canteen_id, business_date),
         hours=_hours(conn, canteen_id, business_date), corrections=_corrections(conn, canteen_id, business_date),
-        checks=_daily_checks(conn, canteen_id, business_date, summary, free, shifts))
+        checks=_daily_checks(conn, canteen_id, business_date, summary, free, shifts) + anomaly_checks(
+            session=session, canteens=(canteen,), first=business_date, last=business_date,
+            rules=rules or AnomalyRules()))
+
+
+def money_facts(data: DailyData) -> dict[str, Any]:
+    """What a closed day's books say, as plain figures: totals by kind and tender, the
+    free-meal counter, each drawer, and the count and sum of its grants, voids and
+    corrections.  The figures, not their wording, so a later release that words a check
+    or a pseudonym differently still recognises an unchanged day."""
+    return {
+        "summary": as_tree(data.summary),
+        "free_meals": as_tree(data.free_meals),
+        "shifts": [(s.shift_id, s.opening_float_fen, s.cash_taken_fen, s.change_fen, s.voided_cash_fen,
+                    s.counted_fen, s.expected_at_close_fen) for s in data.shifts],
+        "grants": (len(data.grants), sum(g.amount_fen for g in data.grants), sum(g.voided for g in data.grants)),
+        "voids": (len(data.voids), sum(v.refund_fen for v in data.voids),
+                  sum(v.reversed_subsidy_fen for v in data.voids)),
+        "corrections": (len(data.corrections), sum(c.refund_fen for c in data.corrections),
+                        sum(c.reversed_subsidy_fen for c in data.corrections)),
+    }
+
+
+def closed_data(*, session: Session, canteen_id: str, business_date: date) -> DailyData | None:
+    """The daily data exactly as the day close froze it, or None while the date is open."""
+    text = session.connection().execute(
+        select(DC.c.report_json).where(DC.c.canteen_id == canteen_id, DC.c.business_date == business_date)).scalar()
+    return None if text is None else thaw_json(DailyData, text)
 
 
 def daily_report(*, session: Session, canteen_id: str, business_date: date, default_cap: int,
-                 generated_at: datetime, data: DailyData | None = None, sha256: str | None = None) -> DailyReport:
-    """The daily report: its data, the data's SHA-256, and — once the date is closed — a
-    check that the data still hashes to what the day close stored."""
-    data = data or daily_data(session=session, canteen_id=canteen_id, business_date=business_date,
-                              default_cap=default_cap)
-    digest = sha256 or sha256_text(daily_json(data))
+                 generated_at: datetime, data: DailyData | None = None, sha256: str | None = None,
+                 rules: AnomalyRules | None = None) -> DailyReport:
+    """The daily report: its data, the data's SHA-256, and — once the date is closed — the
+    data as the close froze it, with a check that the books still say what they said then.
+
+    A closed day prints from the stored data (so it reads the same forever, and its
+    SHA-256 is the one the close recorded); the live books are read only to compare
+    their figures with the frozen ones.
+    """
     closed = close_info(session=session, canteen_id=canteen_id, business_date=business_date)
     seq, head = chain_position(session=session, canteen_id=canteen_id)
-    extra: tuple[Check, ...] = ()
-    if closed is not None:
-        extra = (Check("unchanged_since_close", closed.report_sha256 == digest, "数据与日结时一致",
-                       "data unchanged since the day close", f"{closed.report_sha256[:16]}…"),)
-    return DailyReport(data=data, sha256=digest, generated_at=generated_at, close=closed, chain_seq=seq,
-                       chain_head=head, extra_checks=extra)
-
+    live = data or daily_data(session=session, canteen_id=canteen_id, business_date=business_date,
+                              default_cap=default_cap, rules=rules)
+    if closed is None:
+        return DailyReport(data=live, sha256=sha256 or sha256_text(daily_json(live)), generated_at=generated_at,
+                           close=None, chain_seq=seq, chain_head=head)
+    frozen = closed_data(session=session, canteen_id=canteen_id, business_date=business_date)
+    same = money_facts(frozen) == money_facts(live)
+    # When the books no longer say what they said at close, the checks that fail on them
+    # now are shown in place of the frozen ones, so the accountant sees what went wrong.
+    now_failing = () if same else tuple(c for c in live.checks if not c.ok)
+    extra = (*now_failing, Check("unchanged_since_close", same, "数据与日结时一致",
+                                 "data unchanged since the day close", f"{closed.report_sha256[:16]}…",
+                                 f"{closed.report_sha256[:16]}…"))
+    return DailyReport(data=frozen, sha256=closed.report_sha256, generated_at=generated_at, close=closed,
+                       chain_seq=seq, chain_head=head, extra_checks=extra)

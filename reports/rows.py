@@ -148,13 +148,24 @@ class CorrectionLine:
 
 @dataclass(frozen=True)
 class Check:
-    """One edit check: ``ok`` or not, what was checked (zh/en) and the figures behind it."""
+    """One edit check: ``ok`` or not, what was checked and the figures behind it, each in
+    Chinese and English.  A zh page or PDF shows only ``label_zh``/``detail_zh`` (figures
+    and canteen codes may appear in them, English words may not); ``code`` is for machines."""
 
     code: str
     ok: bool
     label_zh: str
     label_en: str
-    detail: str
+    detail_zh: str
+    detail_en: str
+
+    def label_in(self, language: str) -> str:
+        """What was checked, in ``language`` (``en``; anything else is Chinese)."""
+        return self.label_en if language == "en" else self.label_zh
+
+    def detail_in(self, language: str) -> str:
+        """The figures behind the check, in ``language`` (``en``; anything else is Chinese)."""
+        return self.detail_en if language == "en" else self.detail_zh
 
 
 @dataclass(frozen=True)
@@ -200,8 +211,10 @@ class DailyReport:
 
     @property
     def checks(self) -> tuple[Check, ...]:
-        """The data's edit checks followed by the checks about the report itself."""
-        return self.data.checks + self.extra_checks
+        """The data's edit checks, each replaced by an extra check of the same code (a
+        closed day's check as the books answer it now), then the other extra checks."""
+        extra = {c.code: c for c in self.extra_checks}
+        return tuple(extra.pop(c.code, c) for c in self.data.checks) + tuple(extra.values())
 
     @property
     def all_ok(self) -> bool:

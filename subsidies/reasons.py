@@ -12,6 +12,7 @@ from datetime import date
 
 from subsidies.money import yuan
 from subsidies.policy import MealPeriod
+from subsidies.vocabulary import meal_period_name
 
 Reason = tuple[str, str]
 
@@ -119,8 +120,8 @@ def suspended() -> Reason:
 
 def outside_meal_period(periods: tuple[MealPeriod, ...]) -> Reason:
     """Nothing considered: per-period limits apply and the time is outside every period."""
-    hours = "、".join(f"{p.name} {p.start:%H:%M}–{p.end:%H:%M}" for p in periods)
-    hours_en = ", ".join(f"{p.name} {p.start:%H:%M}–{p.end:%H:%M}" for p in periods)
+    hours = "、".join(f"{meal_period_name(p.name)} {p.start:%H:%M}–{p.end:%H:%M}" for p in periods)
+    hours_en = ", ".join(f"{meal_period_name(p.name, 'en')} {p.start:%H:%M}–{p.end:%H:%M}" for p in periods)
     return (f"现在不在供餐时段（{hours}），不享受补贴",
             f"Outside the meal periods ({hours_en}): no subsidy")
 
@@ -130,8 +131,8 @@ def limit_reached(*, ticket: bool, limit_per: str, period: str, limit: int) -> R
     if ticket:
         return ("该公益餐券已使用", "This free-meal ticket has already been used")
     if limit_per == "period":
-        return (f"本餐段（{period}）已享受过补贴餐（每餐段限{limit}次）",
-                f"Already had a subsidised meal this meal period ({period}; limit {limit})")
+        return (f"本餐段（{meal_period_name(period)}）已享受过补贴餐（每餐段限{limit}次）",
+                f"Already had a subsidised meal this meal period ({meal_period_name(period, 'en')}; limit {limit})")
     return (f"今日已享受过补贴餐（每日限{limit}次）",
             f"Already had a subsidised meal today (limit {limit} a day)")
 

@@ -1,5 +1,5 @@
-"""The product's word lists, each kept once: the kinds of subsidy, the tenders and the
-outdoor-worker categories, each code with its Chinese and English name.
+"""The product's word lists, each kept once: the kinds of subsidy, the tenders, the
+outdoor-worker categories and the usual meal periods, each code with its Chinese and English name.
 
 The store, the reports, the CSV files, the templates and the database's CHECK lists all
 use these (``tests/foundation/test_schema.py`` checks that ``schema.sql`` agrees).  A new
@@ -42,6 +42,17 @@ WORKER_CATEGORY_NAMES: dict[str, Names] = {
 }
 WORKER_CATEGORIES: tuple[str, ...] = tuple(WORKER_CATEGORY_NAMES)
 
+#: The usual names of meal periods.  A policy names its periods freely in ``config.toml``
+#: (``meal_periods[i].name``); these are the names people see for the usual ones, and a
+#: period named otherwise (already in Chinese, say) is shown as it is written.
+MEAL_PERIOD_NAMES: dict[str, Names] = {
+    "breakfast": Names("早餐", "breakfast"),
+    "lunch": Names("午餐", "lunch"),
+    "afternoon": Names("下午茶", "afternoon"),
+    "dinner": Names("晚餐", "dinner"),
+    "supper": Names("晚餐", "supper"),
+}
+
 
 def name_of(names: dict[str, Names], code: str | None, language: str = "zh") -> str:
     """The name of ``code`` in ``language`` (``zh`` or ``en``); the code itself when the
@@ -52,3 +63,21 @@ def name_of(names: dict[str, Names], code: str | None, language: str = "zh") -> 
     if found is None:
         return code
     return found.en if language == "en" else found.zh
+
+
+def meal_period_name(period: str | None, language: str = "zh") -> str:
+    """The name people see for a policy's meal period ``period`` (see ``MEAL_PERIOD_NAMES``)."""
+    return name_of(MEAL_PERIOD_NAMES, period, language)
+
+
+def rule_name(rule_id: str | None, language: str = "zh") -> str:
+    """The name people see for a grant's rule: ``age_tier:80`` → "80岁以上老龄立减" /
+    "Age discount 80+", ``free_meal`` → "公益免费餐"; an unknown rule is shown as its code.
+    (The rule ids are made by :class:`subsidies.policy.AgeTier` and the engine.)"""
+    kind, _, detail = (rule_id or "").partition(":")
+    if kind not in SUBSIDY_KIND_NAMES:
+        return rule_id or ""
+    names = SUBSIDY_KIND_NAMES[kind]
+    if not detail:
+        return names.en if language == "en" else names.zh
+    return f"{names.en} {detail}+" if language == "en" else f"{detail}岁以上{names.zh}"

@@ -34,6 +34,8 @@ STAFF = [
     ("registrar", "registrar", "YLW01", "社工小赵", None),
     ("jm-cashier", "cashier", "JM01", "景明收银员", None),
     ("jm-supervisor", "supervisor", "JM01", "景明主管", "4321"),
+    ("approver", "approver", None, "社区审核人刘主任", None),
+    ("platform", "platform", None, "区民政平台接口", None),
 ]
 DEMO_PASSWORD_SUFFIX = "-demo-pass"  # password = username + suffix, e.g. cashier-demo-pass
 

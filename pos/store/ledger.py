@@ -55,9 +55,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Columns a later schema added to a chained table: hashed only when set, so the rows
+# written before them keep the hash they were written with.
+ADDED_LATER = {"corrections": frozenset({"approved_by"})}
+
+
 def canonical(table: str, row: dict[str, Any]) -> str:
     """The hashed content of a row: its table and hashed columns as sorted, compact JSON."""
-    body = {name: _plain(row.get(name)) for name in _HASHED_COLUMNS[table]}
+    later = ADDED_LATER.get(table, frozenset())
+    body = {name: _plain(row.get(name)) for name in _HASHED_COLUMNS[table]
+            if name not in later or row.get(name) is not None}
     return json.dumps({"table": table, "row": body}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 

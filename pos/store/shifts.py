@@ -94,6 +94,11 @@ def open_shift(*, session: Session, canteen_id: str, cashier, opening_float_fen:
     that shift) while another is open.  ``cashier`` has ``id`` and ``username``."""
     if not 0 <= opening_float_fen <= MAX_CASH_FEN:
         raise Refusal("invalid_amount", "备用金金额无效", "opening_float_fen must be 0..10,000,000 fen")
+    # A closed business date takes nothing more: a shift opened on it would change the
+    # closed day's report (and its checks) after the close.
+    if Tx.of(session).one("SELECT 1 FROM day_closes WHERE canteen_id = :c AND business_date = :d",
+                          {"c": canteen_id, "d": business_date}):
+        raise day_closed(business_date)
     existing = current_shift(session=session, cashier_id=cashier.id)
     if existing is not None:
         raise Refusal("shift_already_open", "您已有未交班的班次，请先交班",

@@ -17,7 +17,8 @@ from pydantic import ValidationError
 
 from pos.config import Settings, load_settings
 from pos.recording import PlainRecorder, open_database
-from pos.web import api, backoffice, diner, reporting, till
+from pos.web import api, backoffice, claiming, diner, reporting, till
+from pos.web.reporting import corrections_pages
 from pos.web.api.answers import REFUSAL_EXTRAS
 from pos.web.i18n import init_i18n
 from pos.web.refusals import register_error_handlers
@@ -25,7 +26,7 @@ from pos.web.signin import csrf, init_auth, start_page_for
 
 #: Set to "1" by `canteen serve --no-writer-lock` for its server processes.
 NO_WRITER_LOCK_ENV = "CANTEEN_NO_WRITER_LOCK"
-AREAS = (backoffice, diner, till, reporting)
+AREAS = (backoffice, diner, till, reporting, corrections_pages, claiming)
 
 home_bp = Blueprint("home", __name__)
 health_bp = Blueprint("health", __name__)

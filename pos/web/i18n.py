@@ -12,7 +12,8 @@ from babel.messages.pofile import read_po
 from flask import Flask, current_app, g, request
 
 from pos.access import ROLE_NAMES
-from subsidies.vocabulary import SUBSIDY_KIND_NAMES, TENDER_NAMES, TENDERS, WORKER_CATEGORY_NAMES, Names, name_of
+from subsidies.vocabulary import (MEAL_PERIOD_NAMES, SUBSIDY_KIND_NAMES, TENDER_NAMES, TENDERS, WORKER_CATEGORY_NAMES,
+                                  Names, name_of)
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 LANGUAGES = ("zh", "en")
@@ -62,4 +63,4 @@ def init_i18n(app: Flask) -> None:
     app.extensions["canteen_i18n"] = load_catalogues()
     app.jinja_env.globals.update(_=gettext, current_language=current_language, role_name=role_name, named=named,
                                  TENDERS=TENDERS, TENDER_NAMES=TENDER_NAMES, SUBSIDY_KIND_NAMES=SUBSIDY_KIND_NAMES,
-                                 WORKER_CATEGORY_NAMES=WORKER_CATEGORY_NAMES)
+                                 WORKER_CATEGORY_NAMES=WORKER_CATEGORY_NAMES, MEAL_PERIOD_NAMES=MEAL_PERIOD_NAMES)

@@ -19,21 +19,23 @@ log = logging.getLogger(__name__)
 
 _BY_STATUS: dict[int, tuple[str, ...]] = {
     # The request itself is malformed: a date, a month, a header, a page's CSRF token.
-    400: ("bad_date", "bad_month", "csrf_failed", "invalid_idempotency_key", "no_bearer_token", "no_canteen"),
+    400: ("bad_date", "bad_month", "csrf_failed", "invalid_idempotency_key", "no_bearer_token", "no_canteen",
+          "bad_cursor", "bad_date_range"),
     # Who are you?
     401: ("not_signed_in", "bad_credentials"),
     # You, but not this: another canteen or community, another's shift, a wrong PIN.
-    403: ("forbidden", "other_canteen", "other_community", "not_your_shift", "bad_pin", "approver_other_canteen"),
+    403: ("forbidden", "other_canteen", "other_community", "not_your_shift", "bad_pin", "approver_other_canteen",
+          "own_claim", "approver_is_requester", "approver_not_allowed", "requester_not_allowed"),
     # No such thing (or none you may know of).
     404: ("unknown_canteen", "unknown_sale", "unknown_shift", "unknown_code", "diner_not_found", "item_not_found",
-          "user_not_found", "voucher_not_found", "voucher_unknown", "ticket_unknown"),
+          "user_not_found", "voucher_not_found", "voucher_unknown", "ticket_unknown", "unknown_claim"),
     # It exists, but its state does not allow this now.
     409: ("already_active", "already_corrected", "already_registered", "already_suspended", "already_voided",
-          "cannot_disable_self", "day_already_closed", "day_closed", "day_open", "diner_suspended", "empty_menu",
-          "item_exists", "limit_reached", "no_open_shift", "no_policy", "price_changed", "shift_already_open",
+          "cannot_disable_self", "claim_frozen", "claim_overlaps", "claim_state", "day_already_closed", "days_open", "day_closed", "day_open", "diner_suspended", "empty_menu",
+          "item_exists", "limit_reached", "month_not_over", "no_open_shift", "no_policy", "price_changed", "shift_already_open",
           "shift_closed", "shifts_open", "tickets_exceed_cap", "username_taken", "voucher_not_active"),
     # What was sent cannot be accepted as it is.
-    422: ("code_mistyped", "empty_order", "empty_scan", "future_date", "idempotency_key_reused", "insufficient_cash",
+    422: ("checks_unexplained", "invalid_note", "invalid_scope", "reference_required", "code_mistyped", "empty_order", "empty_scan", "future_date", "idempotency_key_reused", "insufficient_cash",
           "invalid_amount", "invalid_available", "invalid_business_date", "invalid_category", "invalid_community",
           "invalid_name", "invalid_name_en", "invalid_phone", "invalid_pin", "invalid_price", "invalid_qty",
           "invalid_request", "invalid_role", "invalid_sort_order", "invalid_tender", "invalid_ticket_count",
@@ -41,7 +43,7 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
           "not_a_voucher", "not_free", "pin_required", "reason_required", "supervisor_required", "tendered_required",
           "ticket_date_past", "ticket_other_canteen", "ticket_wrong_date", "too_many_lines", "unknown_field",
           "unknown_item", "unknown_worker_category", "voucher_expired", "voucher_revoked", "voucher_superseded",
-          "weak_password",
+          "weak_password", "refund_out_of_range", "subsidy_out_of_range", "nothing_to_correct", "invalid_receipt_no",
           *(f"{kind}_{code}" for kind in ("voucher", "ticket") for code in TOKEN_REFUSALS),
           *(f"resident_id_{code}" for code in RESIDENT_ID_ERRORS)),
     428: ("idempotency_key_required",),
@@ -53,7 +55,8 @@ STATUS: dict[str, int] = {code: status for status, codes in _BY_STATUS.items() f
 UNLISTED = 422  # a code missing from the table (a test keeps the table complete)
 
 _HTTP_ZH = {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "找不到", 405: "不支持此操作",
-            409: "冲突", 413: "请求太大", 415: "请用 JSON 格式", 422: "内容有误", 429: "尝试过多，请稍后再试"}
+            409: "冲突", 413: "请求太大", 415: "请用 JSON 格式", 422: "内容有误", 429: "尝试过多，请稍后再试",
+            500: "系统出错了，请稍后再试；如仍不行请联系系统管理员"}
 
 
 def status_of(code: str) -> int:

@@ -26,6 +26,7 @@ START_PAGES = {  # where each role lands after signing in (endpoint names; first
     "supervisor": ("till.index",),
     "registrar": ("backoffice.diners",),
     "accountant": ("reports.index",),
+    "approver": ("claims.index",),
     "admin": ("backoffice.index", "till.index"),
 }
 

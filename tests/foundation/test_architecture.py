@@ -116,7 +116,9 @@ FOUNDATION = ("pos.config", "pos.clock", "pos.ids", "pos.models", "pos.refusal",
 MAY_IMPORT = {
     "subsidies": ("subsidies",),
     "reports": ("reports", "subsidies", "pos.models", "pos.config", "pos.clock"),
-    "pos.store": ("pos.store", "subsidies", "reports.queries", "reports.rows", *FOUNDATION),
+    # The store freezes what the reports compute: a day close's data, a submitted claim's document.
+    "pos.store": ("pos.store", "subsidies", "reports.queries", "reports.rows", "reports.service",
+                  "reports.claim_queries", "reports.claim_document", *FOUNDATION),
     "pos.recording": ("pos.recording", "pos.store", *FOUNDATION),
     "pos.demo": ("pos.demo", "pos.store", "subsidies", *FOUNDATION),
 }

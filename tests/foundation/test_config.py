@@ -4,11 +4,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import time
 from pathlib import Path
 
 import pytest
 
-from pos.config import ConfigError, load_settings
+from pos.config import ChecksConfig, ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = (ROOT / "config.toml").read_text(encoding="utf-8")
@@ -47,6 +48,22 @@ MISTAKES = [
     ("not TOML", lambda s: s + "\n[[canteens]\n", "is not valid TOML"),
     ("effective date as text", lambda s: s.replace("effective_from = 2026-01-01", 'effective_from = "2026-01-01"'),
      "policy.effective_from must be a date"),
+    ("void share above one", lambda s: s.replace("void_rate_max = 0.10", "void_rate_max = 10"),
+     "checks.void_rate_max must be a share above 0 and at most 1 (0.1 = 10 %), got 10"),
+    ("void share as text", lambda s: s.replace("void_rate_max = 0.10", 'void_rate_max = "10%"'),
+     "checks.void_rate_max must be a share above 0 and at most 1"),
+    ("no minimum of sales", lambda s: s.replace("void_rate_min_sales = 20", "void_rate_min_sales = 0"),
+     "checks.void_rate_min_sales must be a whole number of sales > 0, got 0"),
+    ("zero attendance factor", lambda s: s.replace("attendance_factor = 1.0", "attendance_factor = 0"),
+     "checks.attendance_factor must be a number above 0"),
+    ("fractional window", lambda s: s.replace("same_diner_window_minutes = 60", "same_diner_window_minutes = 7.5"),
+     "checks.same_diner_window_minutes must be a whole number of minutes > 0, got 7.5"),
+    ("unknown check", lambda s: s.replace("void_rate_min_sales = 20", "void_rate_min_sales = 20\nvoid_rate = 1"),
+     "checks.void_rate is not a known setting"),
+    ("closing before opening", lambda s: s.replace('closes = "19:30"', 'closes = "06:00"', 1),
+     "canteens[0].closes must be after opens (06:30), got 06:00"),
+    ("opening time not a time", lambda s: s.replace('opens = "06:30"', 'opens = "half past six"', 1),
+     "canteens[0].opens must be a local time HH:MM, got 'half past six'"),
 ]
 
 
@@ -58,6 +75,22 @@ def test_config_mistake_names_the_key(tmp_path, what, edit, expected):
     line = str(e.value)
     assert expected in line
     assert "\n" not in line
+
+
+def test_checks_and_opening_hours_are_read_and_default_when_absent(tmp_path):
+    shipped = load_settings(write(tmp_path, SHIPPED), env=DEV)
+    assert (shipped.checks.void_rate_max, shipped.checks.void_rate_min_sales) == (0.10, 20)
+    assert (shipped.checks.attendance_factor, shipped.checks.same_diner_window_minutes) == (1.0, 60)
+    edited = SHIPPED.replace('opens = "06:30"', "opens = 07:00:00", 1).replace("attendance_factor = 1.0",
+                                                                                "attendance_factor = 2")
+    s = load_settings(write(tmp_path, edited), env=DEV)
+    assert (s.canteens[0].opens, s.canteens[0].closes) == (time(7, 0), time(19, 30))
+    assert s.checks.attendance_factor == 2.0
+    bare = SHIPPED.split("[checks]")[0] + "[[canteens]]\n" + SHIPPED.split("\n[[canteens]]\n", 1)[1]
+    bare = bare.replace('opens = "06:30"\n', "").replace('closes = "19:30"\n', "")
+    s = load_settings(write(tmp_path, bare), env=DEV)
+    assert s.checks == ChecksConfig()
+    assert all((c.opens, c.closes) == (time(6, 30), time(19, 30)) for c in s.canteens)
 
 
 def test_policy_versions_must_be_in_order(tmp_path):

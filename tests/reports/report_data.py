@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, text, update
 
 from pos.ids import new_id
-from pos.models import Canteen, FreeMealCounter, Sale, Shift, StaffUser, SubsidyGrant, Void
+from pos.models import Canteen, FreeMealCounter, MenuItem, Sale, SaleLine, Shift, StaffUser, SubsidyGrant, Void
 
 TZ = ZoneInfo("Asia/Shanghai")
 S, G, V, SH, FM, C = (Sale.__table__, SubsidyGrant.__table__, Void.__table__, Shift.__table__,
                       FreeMealCounter.__table__, Canteen.__table__)
+SL, MI = SaleLine.__table__, MenuItem.__table__
 
 
 def diner_key(n: int) -> str:
@@ -40,6 +41,14 @@ class Book:
         self.seq = self.conn.execute(select(C.c.chain_seq).where(C.c.id == canteen_id)).scalar()
         self.receipt = self.conn.execute(text("SELECT COALESCE(MAX(receipt_no), 0) FROM sales WHERE canteen_id = :c"),
                                          {"c": canteen_id}).scalar()
+        # Each sale gets one line of this dish, priced at the sale's gross (menu revenue).
+        self.item = self.conn.execute(select(MI.c.id).where(MI.c.canteen_id == canteen_id)
+                                      .order_by(MI.c.sort_order, MI.c.id)).scalar()
+        if self.item is None:  # a canteen made by the test itself has no menu yet
+            self.item, now = new_id(), datetime(2026, 1, 1)
+            self.conn.execute(MI.insert(), {"id": self.item, "canteen_id": canteen_id, "name": "测试菜品",
+                                            "category": "主食", "price_fen": 1500, "created_at": now,
+                                            "updated_at": now})
 
     def _chain(self) -> dict:
         self.seq += 1
@@ -63,7 +72,9 @@ class Book:
 
     def sale(self, shift_id: str, day: date, *, gross_fen: int, kind: str | None = None, amount_fen: int = 0,
              diner: int | None = None, tender: str = "cash", hour: int = 11, minute: int = 0,
-             policy_version: str = "2026-01", cashier: str = "cashier") -> str:
+             policy_version: str = "2026-01", cashier: str = "cashier", lines_fen: int | None = None) -> str:
+        """A completed sale with one line priced ``lines_fen`` (default: the gross) and,
+        with ``kind``, its grant."""
         subsidy = amount_fen if kind else 0
         due = gross_fen - subsidy
         tendered = due if tender != "cash" else ((due + 999) // 1000) * 1000
@@ -78,6 +89,11 @@ class Book:
             "credential_kind": "resident_id" if kind else "none", "gross_fen": gross_fen, "subsidy_fen": subsidy,
             "due_fen": due, "tender_method": tender, "tendered_fen": tendered, "change_fen": tendered - due,
             "tender_reference": "", "status": "completed", **self._chain()})
+        price = gross_fen if lines_fen is None else lines_fen
+        self.conn.execute(SL.insert(), {
+            "id": new_id(), "sale_id": sale_id, "canteen_id": self.canteen, "line_no": 1, "item_id": self.item,
+            "name": "测试菜品", "unit_price_fen": price, "qty": 1, "welfare_meal": kind == "free_meal",
+            "line_total_fen": price, **self._chain()})
         if kind:
             self.conn.execute(G.insert(), {
                 "id": new_id(), "sale_id": sale_id, "canteen_id": self.canteen, "business_date": day, "period": "",

@@ -10,6 +10,8 @@ ROLE_USERS = {
     "accountant": "accountant",
     "registrar": "registrar",
     "admin": "admin",
+    "approver": "approver",
+    "platform": "platform",
 }
 
 

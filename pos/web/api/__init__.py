@@ -1,5 +1,5 @@
 """The JSON API (/api/v1): one blueprint (:mod:`pos.web.api.blueprint`); each module of this
-package adds its routes — sign-in tokens, the till, the registry, reports.
+package adds its routes — sign-in tokens, the till, the registry, reports, corrections.
 
 Request and answer bodies are pydantic models (:mod:`pos.web.api.schemas`,
 :mod:`pos.web.api.answers`): the same classes validate requests, make the answers and
@@ -7,5 +7,6 @@ generate the OpenAPI document at /api/v1/openapi.json (flask-openapi3).
 """
 from __future__ import annotations
 
-from pos.web.api import auth_api, registry_api, reports_api, till_api  # noqa: F401  (they add their routes)
+from pos.web.api import (auth_api, claims_api, corrections_api, registry_api, reports_api,  # noqa: F401
+                         till_api)  # (they add their routes)
 from pos.web.api.blueprint import api  # noqa: F401

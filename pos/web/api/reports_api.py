@@ -45,6 +45,7 @@ def reports_day_close(body: DayCloseIn):
         "chain_seq": close.chain_seq, "chain_head": close.chain_head, "report_sha256": close.report_sha256,
         "totals": {"sales": d.summary.sales, "gross_fen": d.summary.gross_fen, "subsidy_fen": d.summary.subsidy_fen,
                    "due_fen": d.summary.due_fen, "voided_sales": d.summary.voided_sales},
-        "checks": [{"code": c.code, "ok": c.ok, "label_zh": c.label_zh, "label_en": c.label_en, "detail": c.detail}
+        "checks": [{"code": c.code, "ok": c.ok, "label_zh": c.label_zh, "label_en": c.label_en,
+                    "detail_zh": c.detail_zh, "detail_en": c.detail_en}
                    for c in report.checks],
     }), 201

@@ -1,6 +1,7 @@
 """The back office: community staff register diners and issue vouchers and tickets
 (:mod:`.registry_pages`, :mod:`.printing_pages`); admins keep the menu and the staff
-accounts (:mod:`.admin_pages`); every staff member can read the policy in force and
+accounts (:mod:`.admin_pages`); admins and accountants read the audit log
+(:mod:`.audit_pages`); every staff member can read the policy in force and
 today's free meals left (this page).
 
 Pages are server-rendered forms (CSRF-protected); each write is one store call in one
@@ -12,7 +13,7 @@ from __future__ import annotations
 from flask import Flask, render_template
 
 from pos.store import pricing
-from pos.web.backoffice import admin_pages, printing_pages, registry_pages  # noqa: F401  (their routes)
+from pos.web.backoffice import admin_pages, audit_pages, printing_pages, registry_pages  # noqa: F401  (their routes)
 from pos.web.backoffice.common import bp, chosen_canteen, settings, today, visible_canteens
 from pos.web.signin import db
 from subsidies.vocabulary import WORKER_CATEGORY_NAMES

@@ -1,13 +1,19 @@
 """`canteen report daily|monthly` and `canteen close-day`.
 
+``report monthly --out NAME.pdf`` writes the claim PDF; ``--csv`` adds NAME-grants.csv and
+NAME-summary.csv, ``--xlsx`` adds NAME.xlsx.  Without ``--canteen`` the claim covers the
+community of the first configured canteen (the README's "the community").
+
 Every refusal or mistake is one line on stderr (in English) and exit status 1; a missing
 CJK font names the package to install.  No tracebacks.
 """
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import click
 from flask import current_app
@@ -24,6 +30,7 @@ from reports.claim_queries import grant_rows, parse_month
 from reports.csvs import iter_grants_csv, summary_csv
 from reports.fonts import FontMissing
 from reports.monthly import render_monthly
+from reports.xlsx import write_claim_xlsx
 from subsidies.money import yuan
 
 
@@ -56,17 +63,44 @@ def _canteen(command: str, code: str | None) -> str:
     return code
 
 
-def _write(command: str, out: str, body: bytes) -> None:
+def _write_via(command: str, path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write ``path`` through a temporary file beside it, renamed when complete, so an
+    interrupted or failed run never leaves a half-written claim under the real name."""
+    part = path.with_name(path.name + ".part")
     try:
-        Path(out).write_bytes(body)
+        with part.open("wb") as f:
+            write(f)
+        os.replace(part, path)
     except OSError as e:
-        _fail(command, f"cannot write {out}: {e.strerror}")
+        _fail(command, f"cannot write {path}: {e.strerror}")
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _beside(pdf: Path, ending: str) -> Path:
+    """``NAME.pdf`` → ``NAME<ending>`` in the same folder."""
+    return pdf.with_name(pdf.stem + ending)
+
+
+def _community_canteens() -> list[str]:
+    """The README's "the community": every configured canteen of the first configured canteen's community."""
+    home = _settings().default_canteen.community
+    return [c.code for c in _settings().canteens if c.community == home]
+
+
+def _build_claim(session, codes: list[str], first: date):
+    if len(codes) == 1:
+        return service.build_claim(session=session, settings=_settings(), canteen_ids=codes, month=first,
+                                   now=now_utc())
+    with click.progressbar(length=len(codes), label=f"reading {len(codes)} canteens", file=sys.stderr) as bar:
+        return service.build_claim(session=session, settings=_settings(), canteen_ids=codes, month=first,
+                                   now=now_utc(), progress=lambda _c: bar.update(1))
 
 
 def register(cli: click.Group) -> None:
     @cli.group("report")
     def report():
-        """Daily reconciliations and monthly subsidy claims (PDF, CSV)."""
+        """Daily reconciliations and monthly subsidy claims (PDF, CSV, XLSX)."""
 
     @report.command("daily")
     @click.option("--date", "day", required=True, help="Business date, YYYY-MM-DD.")
@@ -82,51 +116,52 @@ def register(cli: click.Group) -> None:
                                                business_date=business_date, now=now_utc())
         except FontMissing as e:
             _fail("report daily", str(e))
-        _write("report daily", out, body)
+        _write_via("report daily", Path(out), lambda f: f.write(body))
         click.echo(f"wrote {out} ({len(body):,} bytes): {canteen} {business_date.isoformat()}")
 
     @report.command("monthly")
     @click.option("--month", required=True, help="Month, YYYY-MM.")
-    @click.option("--canteen", "code", default=None, help="One canteen (default: every configured canteen).")
+    @click.option("--canteen", "code", default=None,
+                  help="One canteen (default: every canteen of the community of the first configured canteen).")
     @click.option("--out", required=True, type=click.Path(dir_okay=False),
-                  help="PDF file to write (with --csv: the per-grant CSV; the summary goes next to it).")
-    @click.option("--csv", "as_csv", is_flag=True, help="Write the per-grant CSV and a -summary.csv instead of the PDF.")
+                  help="The claim PDF to write, NAME.pdf; --csv and --xlsx write their files beside it.")
+    @click.option("--csv", "as_csv", is_flag=True, help="Also write NAME-grants.csv (one row per grant) and "
+                                                         "NAME-summary.csv (one row per canteen and day).")
+    @click.option("--xlsx", "as_xlsx", is_flag=True,
+                  help="Also write NAME.xlsx (typed cells: facts, summary, one row per grant, per diner).")
     @with_appcontext
-    def report_monthly(month: str, code: str | None, out: str, as_csv: bool):
-        """Write the monthly subsidy claim of one canteen or all of them."""
+    def report_monthly(month: str, code: str | None, out: str, as_csv: bool, as_xlsx: bool):
+        """Write the monthly subsidy claim of one canteen or of the community."""
+        command = "report monthly"
         try:
             first = parse_month(month)
         except ValueError as e:
-            _fail("report monthly", str(e).replace("month", "--month", 1))
-        codes = [_canteen("report monthly", code)] if code else [c.code for c in _settings().canteens]
+            _fail(command, str(e).replace("month", "--month", 1))
+        pdf = Path(out)
+        if pdf.suffix.lower() != ".pdf":
+            _fail(command, f"--out must name the PDF, NAME.pdf (got {out!r}); --csv and --xlsx write "
+                           "NAME-grants.csv, NAME-summary.csv and NAME.xlsx beside it")
+        codes = [_canteen(command, code)] if code else _community_canteens()
         with _db().session() as s:
-            if len(codes) > 1:
-                with click.progressbar(length=len(codes), label=f"reading {len(codes)} canteens",
-                                       file=sys.stderr) as bar:
-                    claim = service.build_claim(session=s, settings=_settings(), canteen_ids=codes, month=first,
-                                                now=now_utc(), progress=lambda _c: bar.update(1))
-            else:
-                claim = service.build_claim(session=s, settings=_settings(), canteen_ids=codes, month=first,
-                                            now=now_utc())
+            claim = _build_claim(s, codes, first)
+            try:
+                _, _, body = render_monthly(claim)  # first: a missing font fails before any file is written
+            except FontMissing as e:
+                _fail(command, str(e))
+            written = [pdf]
             if as_csv:
-                target = Path(out)
-                summary_path = target.with_name(target.stem + "-summary" + (target.suffix or ".csv"))
-                try:
-                    with target.open("wb") as f:
-                        for chunk in iter_grants_csv(grant_rows(session=s, canteens=claim.data.canteens,
-                                                                month=first), claim.timezone):
-                            f.write(chunk)
-                except OSError as e:
-                    _fail("report monthly", f"cannot write {out}: {e.strerror}")
-                _write("report monthly", str(summary_path), summary_csv(claim)[2])
-                click.echo(_total_line(claim, out, summary_path))
-                return
-        try:
-            _, _, body = render_monthly(claim)
-        except FontMissing as e:
-            _fail("report monthly", str(e))
-        _write("report monthly", out, body)
-        click.echo(_total_line(claim, out))
+                grants_path, summary_path = _beside(pdf, "-grants.csv"), _beside(pdf, "-summary.csv")
+                _write_via(command, grants_path, lambda f: f.writelines(iter_grants_csv(
+                    grant_rows(session=s, canteens=claim.data.canteens, month=first), claim.timezone)))
+                _write_via(command, summary_path, lambda f: f.write(summary_csv(claim)[2]))
+                written += [grants_path, summary_path]
+            if as_xlsx:
+                xlsx_path = _beside(pdf, ".xlsx")
+                _write_via(command, xlsx_path, lambda f: write_claim_xlsx(
+                    claim, grant_rows(session=s, canteens=claim.data.canteens, month=first), f))
+                written.append(xlsx_path)
+        _write_via(command, pdf, lambda f: f.write(body))
+        click.echo(_total_line(claim, *written))
 
     @cli.command("close-day")
     @click.option("--date", "day", required=True, help="Business date to close, YYYY-MM-DD.")
@@ -166,6 +201,6 @@ def _total_line(claim, *paths) -> str:
     d = claim.data
     state = "provisional (days not closed)" if d.provisional else "all days closed"
     failed = [c.code for c in d.checks if not c.ok]
-    return (f"wrote {' and '.join(str(p) for p in paths)}: {len(d.canteens)} canteen(s), {d.month:%Y-%m}, "
+    return (f"wrote {', '.join(str(p) for p in paths)}: {len(d.canteens)} canteen(s), {d.month:%Y-%m}, "
             f"claim {yuan(d.total_fen)} ({d.age_count + d.free_count} grants), {state}"
             + (f"; CHECKS FAILED: {', '.join(failed)}" if failed else ""))

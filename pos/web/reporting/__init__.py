@@ -1,5 +1,5 @@
 """Reports in the browser: the accountant's month (pick month and canteens, download the
-claim PDF and CSVs, see the daily subsidies as a server-drawn SVG chart), the daily
+claim PDF, CSVs and XLSX, see the daily subsidies as a server-drawn SVG chart), the daily
 reconciliation PDF, and the supervisor's day close.
 
 Views parse, call ``reports.service`` / ``pos.store.day_close``, and answer; a missing
@@ -8,9 +8,11 @@ mistaken for the top-level ``reports`` package, which it calls.)
 """
 from __future__ import annotations
 
+import tempfile
 from datetime import date, timedelta
 
-from flask import Blueprint, Flask, Response, redirect, render_template, request, stream_with_context, url_for
+from flask import (Blueprint, Flask, Response, redirect, render_template, request, send_file, stream_with_context,
+                   url_for)
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -29,6 +31,7 @@ from reports.claim_queries import grant_rows, month_bounds, parse_month
 from reports.csvs import grants_filename, iter_grants_csv, summary_csv
 from reports.fonts import FontMissing, cjk_font
 from reports.monthly import render_monthly
+from reports.xlsx import XLSX, write_claim_xlsx, xlsx_filename
 from subsidies.money import yuan
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -172,6 +175,26 @@ def monthly_grants_csv():
                                        report.timezone)
 
     return _download(grants_filename(report), "text/csv; charset=utf-8", stream_with_context(stream()))
+
+
+@bp.get("/monthly.xlsx")
+def monthly_xlsx():
+    """The claim as an XLSX workbook with typed cells: facts, summary, one row per grant,
+    per diner.  Written to a temporary file (constant memory), then sent from it."""
+    codes, month = _canteen_codes(), _month()
+    report = _claim(codes, month)
+    body = tempfile.TemporaryFile()  # send_file closes it, which deletes it
+    try:
+        with db().session() as s:
+            write_claim_xlsx(report, grant_rows(session=s, canteens=report.data.canteens, month=month), body)
+    except BaseException:
+        body.close()
+        raise
+    _audit_export("xlsx", codes, month)
+    body.seek(0)
+    resp = send_file(body, mimetype=XLSX, as_attachment=True, download_name=xlsx_filename(report))
+    resp.headers["Cache-Control"] = "no-store"  # claims carry pseudonymous diner data
+    return resp
 
 
 @bp.get("/chart.svg")
