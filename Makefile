@@ -38,7 +38,7 @@ run: $(VENV)/.run-stamp
 	CANTEEN_ENV=development $(BIN)/canteen serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.test-stamp system-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 fuzz: $(VENV)/.test-stamp
 	CANTEEN_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest -q tests/security/test_fuzz.py

@@ -303,15 +303,18 @@ def measure(kind: str, db_url: str, canteens: int) -> dict:
         out.update(sales=report.data.summary.sales + report.data.summary.voided_sales, grants=len(report.data.grants),
                    pdf_bytes=len(pdf), checks_ok=report.all_ok)
     elif kind == "submit":
+        from sqlalchemy import text
+
         from pos.store.claims import submit_claim
 
         with database.transaction() as s:  # close the month's last days (untimed), as the operator would have
-            s.connection().exec_driver_sql(
+            s.connection().execute(text(
                 "INSERT INTO day_closes (canteen_id, business_date, closed_at, closed_by, chain_seq, chain_head, "
-                "report_json, report_sha256) SELECT DISTINCT s.canteen_id, s.business_date, '2026-05-31 12:00:00', "
-                "'bench-staff', 0, '', '{}', '' FROM sales s WHERE s.business_date BETWEEN '2026-04-01' AND "
-                "'2026-04-30' AND NOT EXISTS (SELECT 1 FROM day_closes d WHERE d.canteen_id = s.canteen_id AND "
-                "d.business_date = s.business_date)")
+                "report_json, report_sha256) SELECT DISTINCT s.canteen_id, s.business_date, :at, "
+                "'bench-staff', 0, '', '{}', '' FROM sales s WHERE s.business_date BETWEEN :f AND :l "
+                "AND NOT EXISTS (SELECT 1 FROM day_closes d WHERE d.canteen_id = s.canteen_id AND "
+                "d.business_date = s.business_date)"),
+                {"at": datetime(2026, 5, 31, 12, 0), "f": MONTH, "l": MONTH + timedelta(days=29)})
             actor = s.execute(select(StaffUser)).scalars().first()
         # Whatever the edit checks flag on generated data is explained, as an accountant would.
         explain = {code: "基准数据" for code in ("one_per_diner_district", "free_meal_cap", "voided_excluded",
@@ -326,7 +329,7 @@ def measure(kind: str, db_url: str, canteens: int) -> dict:
         out["total_s"] = time.perf_counter() - t
         out.update(net_fen=claim.net_fen, canteens=len(claim.canteens), sha=claim.content_sha256)
     else:
-        from reports.claim_queries import grant_rows
+        from reports.claim_grants import grant_rows
         from reports.csvs import iter_grants_csv, summary_csv
         from reports.monthly import render_monthly
         from reports.service import build_claim

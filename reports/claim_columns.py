@@ -21,7 +21,8 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any, Callable, NamedTuple, Union
 
-from reports.claim_queries import Adjustment, ClaimDay, ClaimReport, DinerTotal, GrantRow
+from reports.claim_grants import GrantRow
+from reports.claim_queries import Adjustment, ClaimDay, ClaimReport, DinerTotal
 from reports.layout import local
 from subsidies.vocabulary import SUBSIDY_KIND_NAMES, meal_period_name, name_of, rule_name
 

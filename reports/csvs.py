@@ -29,7 +29,8 @@ from typing import Iterable, Iterator
 
 from reports.claim_columns import (GRANT_COLUMNS, SUMMARY_COLUMNS, Cell, Fen, Id, claim_scope_code, grant_cells,
                                    header, summary_rows)
-from reports.claim_queries import ClaimReport, GrantRow
+from reports.claim_grants import GrantRow
+from reports.claim_queries import ClaimReport
 from subsidies.money import plain_yuan
 
 CSV = "text/csv; charset=utf-8"

@@ -22,8 +22,7 @@ from pos.models import (Canteen, Correction, DayClose, Diner, FreeMealCounter, S
 from reports.rows import (CanteenInfo, Check, CloseInfo, CorrectionLine, DailyData, DailyReport,  # noqa: F401
                           DaySummary, FreeMeals, GrantLine, HourTotal, KindTotal, ShiftCash, TenderTotal, VoidLine)
 from reports.frozen import thaw_json
-# anomaly_rules is re-exported for the store's day close, which may import this module only.
-from reports.anomalies import AnomalyRules, anomaly_checks, anomaly_rules  # noqa: F401
+from reports.anomalies import AnomalyRules, anomaly_checks
 from subsidies.vocabulary import SUBSIDY_KINDS, TENDERS
 
 S, G, V, SH = Sale.__table__, SubsidyGrant.__table__, Void.__table__, Shift.__table__

@@ -24,7 +24,8 @@ import xlsxwriter
 from reports.claim_columns import (ADJUSTMENT_COLUMNS, DINER_COLUMNS, GRANT_COLUMNS, SUMMARY_COLUMNS, Cell,
                                    Column, Fen, Id, adjustment_cells, claim_scope_code, diner_cells, facts,
                                    grant_cells, header, summary_rows)
-from reports.claim_queries import ClaimReport, GrantRow
+from reports.claim_grants import GrantRow
+from reports.claim_queries import ClaimReport
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_ROWS = 1_048_576  # rows of one sheet in Excel (and LibreOffice)

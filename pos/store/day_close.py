@@ -22,6 +22,7 @@ from pos.models import DayClose, Shift, StaffUser
 from pos.store import ledger
 from pos.store.audit import audit
 from pos.refusal import Refusal
+from reports.anomaly_rules import anomaly_rules
 from reports.queries import DailyReport, daily_data, daily_json, daily_report, sha256_text
 
 
@@ -56,8 +57,9 @@ def close_day(*, session: Session, settings: Settings, canteen_id: str, business
                       f"{len(cashiers)} shift(s) of that date are still open ({', '.join(cashiers)}): "
                       f"close them with a cash count first",
                       open_shifts=len(cashiers), cashiers=list(cashiers))
+    rules = anomaly_rules(settings)
     data = daily_data(session=session, canteen_id=canteen_id, business_date=business_date,
-                      default_cap=settings.policy.free_meal_cap(business_date))
+                      default_cap=settings.policy.free_meal_cap(business_date), rules=rules)
     body = daily_json(data)
     digest = sha256_text(body)
     closed_at = naive_utc(now)
@@ -77,5 +79,5 @@ def close_day(*, session: Session, settings: Settings, canteen_id: str, business
                   "checks_failed": [c.code for c in data.checks if not c.ok]})
     return daily_report(session=session, canteen_id=canteen_id, business_date=business_date,
                         default_cap=settings.policy.free_meal_cap(business_date), generated_at=closed_at, data=data,
-                        sha256=digest)
+                        sha256=digest, rules=rules)
 

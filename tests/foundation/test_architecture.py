@@ -118,7 +118,7 @@ MAY_IMPORT = {
     "reports": ("reports", "subsidies", "pos.models", "pos.config", "pos.clock"),
     # The store freezes what the reports compute: a day close's data, a submitted claim's document.
     "pos.store": ("pos.store", "subsidies", "reports.queries", "reports.rows", "reports.service",
-                  "reports.claim_queries", "reports.claim_document", *FOUNDATION),
+                  "reports.anomaly_rules", "reports.claim_queries", "reports.claim_document", *FOUNDATION),
     "pos.recording": ("pos.recording", "pos.store", *FOUNDATION),
     "pos.demo": ("pos.demo", "pos.store", "subsidies", *FOUNDATION),
 }

@@ -12,6 +12,7 @@ from pos.clock import business_date, now_utc
 from pos.ids import new_id
 from pos.clock import naive_utc
 from reports import service
+from reports.anomaly_rules import anomaly_rules
 from reports.queries import daily_data, daily_json, sha256_text
 from support import api_token
 
@@ -75,7 +76,7 @@ def test_nothing_is_written_to_a_closed_day_and_its_report_stays_the_same(app, c
         report = service.build_daily(session=s, settings=settings, canteen_id="YLW01", business_date=today,
                                      now=now_utc())
         live = daily_data(session=s, canteen_id="YLW01", business_date=today,
-                          default_cap=settings.policy.free_meal_cap(today))
+                          default_cap=settings.policy.free_meal_cap(today), rules=anomaly_rules(settings))
         tickets_used = s.connection().execute(text(
             "SELECT COUNT(*) FROM subsidy_grants WHERE diner_key = :k"), {"k": f"ticket:{ticket['id']}"}).scalar()
     assert report.sha256 == closed_sha == sha256_text(daily_json(report.data))

@@ -13,7 +13,7 @@ from pos.models import StaffUser, SubsidyGrant
 from report_data import Book
 from report_tools import Poppler, line_with, read_csv
 from reports import service
-from reports.claim_queries import grant_rows
+from reports.claim_grants import grant_rows
 from reports.csvs import iter_grants_csv, summary_csv
 from reports.daily import render_daily
 from reports.monthly import render_monthly

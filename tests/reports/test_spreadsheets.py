@@ -20,7 +20,7 @@ from pos.models import Canteen, Diner, Sale, StaffUser, SubsidyGrant
 from report_data import Book, sample_day
 from reports import service
 from reports.claim_columns import GRANT_COLUMNS, Fen, Id, grant_cells, summary_rows
-from reports.claim_queries import grant_rows
+from reports.claim_grants import grant_rows
 from reports.csvs import GRANT_HEADER, SUMMARY_HEADER, as_text, csv_cell, iter_grants_csv, summary_csv
 from reports.xlsx import XLSX, claim_xlsx
 from support import need_tool

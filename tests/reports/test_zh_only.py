@@ -13,13 +13,13 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select, update
 
-from report_data import Book, sample_day
+from report_data import sample_day
 from report_tools import line_with, read_csv
 from pos.models import StaffUser, SubsidyGrant
 from pos.store.corrections import book_correction
 from pos.store.day_close import close_day
 from reports import service
-from reports.claim_queries import grant_rows
+from reports.claim_grants import grant_rows
 from reports.csvs import grants_csv, summary_csv
 from reports.daily import render_daily
 from reports.monthly import render_monthly

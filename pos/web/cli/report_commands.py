@@ -26,7 +26,8 @@ from pos.models import StaffUser
 from pos.store.day_close import close_day
 from pos.refusal import Refusal
 from reports import service
-from reports.claim_queries import grant_rows, parse_month
+from reports.claim_grants import grant_rows
+from reports.claim_queries import parse_month
 from reports.csvs import iter_grants_csv, summary_csv
 from reports.fonts import FontMissing
 from reports.monthly import render_monthly

@@ -27,7 +27,8 @@ from pos.web.refusals import status_of
 from pos.web.signin import canteen_named, client_address, db, settings, visible_canteens
 from reports import service
 from reports.charts import daily_subsidy_chart, svg
-from reports.claim_queries import grant_rows, month_bounds, parse_month
+from reports.claim_grants import grant_rows
+from reports.claim_queries import month_bounds, parse_month
 from reports.csvs import grants_filename, iter_grants_csv, summary_csv
 from reports.fonts import FontMissing, cjk_font
 from reports.monthly import render_monthly
