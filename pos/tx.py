@@ -107,3 +107,7 @@ class Tx:
     def date(self, value: Any) -> date | None:
         """A DATE column's value: SQLite hands back the text it stored, PostgreSQL a date."""
         return date.fromisoformat(value) if isinstance(value, str) else value
+
+    def datetime(self, value: Any) -> datetime | None:
+        """A TIMESTAMP column's value (naive UTC): text from SQLite, a datetime from PostgreSQL."""
+        return datetime.fromisoformat(value) if isinstance(value, str) else value

@@ -40,9 +40,8 @@ from pos.refusal import Refusal
 from pos.store.audit import audit
 from pos.tx import Tx
 from reports import service
-from reports.claim_document import (claim_document, claim_lines, closed_days, document_json, document_sha256,
-                                    frozen_report)
-from reports.claim_queries import ClaimReport, month_bounds
+from reports.claim_document import claim_document, claim_lines, closed_days, document_json, document_sha256
+from reports.claim_queries import month_bounds
 
 SCOPE_KINDS = ("canteen", "community")
 STATES = ("submitted", "returned", "approved", "paid")
@@ -91,11 +90,6 @@ class ClaimRecord:
         return self.net_fen - self.paid_fen
 
 
-def _moment(value: Any) -> datetime:
-    """A TIMESTAMP column's value: SQLite hands back the text it stored."""
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
 # -- reading -------------------------------------------------------------------------------------
 
 _CLAIM_SQL = ("SELECT c.id, c.month, c.scope_kind, c.scope, c.state, c.revision, c.net_fen, c.paid_fen, "
@@ -109,12 +103,12 @@ def _record(tx: Tx, row, with_events: bool = False) -> ClaimRecord:
                                           "ORDER BY canteen_id", {"i": row[0]}))
     events: tuple[ClaimEventView, ...] = ()
     if with_events:
-        events = tuple(ClaimEventView(_moment(e[0]), e[1], e[2], e[3], e[4], e[5],
+        events = tuple(ClaimEventView(tx.datetime(e[0]), e[1], e[2], e[3], e[4], e[5],
                                       tx.date(e[6]) if e[6] is not None else None) for e in tx.all(
             "SELECT e.at, u.display_name, e.action, e.revision, e.note, e.amount_fen, e.paid_on FROM claim_events e "
             "JOIN staff_users u ON u.id = e.actor_id WHERE e.claim_id = :i ORDER BY e.at, e.id", {"i": row[0]}))
     return ClaimRecord(row[0], tx.date(row[1]), row[2], row[3], row[4], row[5], row[6], row[7], row[8],
-                       _moment(row[9]), row[10], canteens, row[11], events)
+                       tx.datetime(row[9]), row[10], canteens, row[11], events)
 
 
 def get_claim(tx: Tx | Session, claim_id: str, *, with_events: bool = True) -> ClaimRecord:
@@ -155,11 +149,6 @@ def claim_content(tx: Tx | Session, claim_id: str, revision: int | None = None) 
     if row is None:
         raise Refusal("unknown_claim", "没有这份申领", "no such claim revision")
     return json.loads(row[0]), row[1]
-
-
-def claim_report(tx: Tx | Session, claim_id: str) -> ClaimReport:
-    """The submitted claim's report, rebuilt from its frozen document (for the PDF and CSV)."""
-    return frozen_report(claim_content(tx, claim_id)[0])
 
 
 # -- the scope of a claim ---------------------------------------------------------------------------

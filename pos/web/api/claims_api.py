@@ -122,7 +122,8 @@ def _json(model) -> Response:
     return Response(model.model_dump_json(), mimetype="application/json")
 
 
-def _month(text: str) -> date:
+def month_of(text: str) -> date:
+    """``YYYY-MM`` → its first day, or ``bad_month``."""
     try:
         return parse_month(text)
     except ValueError as e:
@@ -155,7 +156,7 @@ def claims_list(query: ClaimsQuery):
     if query.canteen is not None:
         codes = [canteen_named(query.canteen).code]
     with db().tx() as tx:
-        found = claims_store.list_claims(tx, canteens=codes, month=_month(query.month) if query.month else None,
+        found = claims_store.list_claims(tx, canteens=codes, month=month_of(query.month) if query.month else None,
                                          state=query.state)
     return _json(ClaimListOut(claims=[claim_out(c) for c in found]))
 
@@ -175,7 +176,7 @@ def claims_submit(body: SubmitIn):
     scope = default_scope(body.scope_kind, body.scope)
     with db().transaction() as s:
         claim = claims_store.submit_claim(session=s, settings=settings(), scope_kind=body.scope_kind, scope=scope,
-                                          month=_month(body.month), actor=current_user, now=now_utc(),
+                                          month=month_of(body.month), actor=current_user, now=now_utc(),
                                           explanations=body.explanations, address=client_address())
     return _json(claim_out(claim)), 201
 

@@ -16,26 +16,19 @@ from flask_login import current_user
 from pos.clock import business_date, now_utc
 from pos.refusal import Refusal
 from pos.store import claims as claims_store
-from pos.web.api.claims_api import default_scope, visible_claim
+from pos.web.api.claims_api import default_scope, month_of, visible_claim
 from pos.web.i18n import current_language
 from pos.web.refusals import status_of
-from pos.web.reporting import font_or_503
+from pos.web.reporting import download, font_or_503
 from pos.web.signin import client_address, db, settings, visible_canteens
 from reports import service
 from reports.claim_document import document_json, frozen_report
-from reports.claim_queries import month_bounds, parse_month
+from reports.claim_queries import month_bounds
 from reports.csvs import summary_csv
 from reports.monthly import render_monthly
 from subsidies.money import MoneyError, parse_yuan, yuan
 
 bp = Blueprint("claims", __name__, url_prefix="/reports/claims")
-
-
-def _month(text: str | None) -> date:
-    try:
-        return parse_month(text or "")
-    except ValueError as e:
-        raise Refusal("bad_month", "月份格式应为 YYYY-MM", str(e)) from None
 
 
 def _last_month() -> date:
@@ -85,7 +78,7 @@ def new():
     if kind not in claims_store.SCOPE_KINDS:
         raise Refusal("invalid_scope", "申领范围应为食堂或社区", "scope must be 'canteen' or 'community'")
     scope = default_scope(kind, picked or source.get("scope") or None)
-    month = _month(source.get("month"))
+    month = month_of(source.get("month") or "")
     if request.method == "POST":
         explanations = {k[len("explain-"):]: v for k, v in request.form.items() if k.startswith("explain-")}
         try:
@@ -120,20 +113,13 @@ def _frozen(claim_id: str):
         return claims_store.claim_content(tx, claim_id)
 
 
-def _download(body, filename: str, mimetype: str) -> Response:
-    resp = Response(body, mimetype=mimetype)
-    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
 @bp.get("/<claim_id>/claim.pdf")
 def claim_pdf(claim_id: str):
     """The submitted claim's PDF, printed from its frozen document."""
     document, _ = _frozen(claim_id)
     font_or_503()
     name, mimetype, body = render_monthly(frozen_report(document))
-    return _download(body, name.replace("claim-", f"claim-r{document['revision']}-"), mimetype)
+    return download(name.replace("claim-", f"claim-r{document['revision']}-"), mimetype, body)
 
 
 @bp.get("/<claim_id>/summary.csv")
@@ -141,15 +127,15 @@ def claim_csv(claim_id: str):
     """The submitted claim's summary CSV, from its frozen document."""
     document, _ = _frozen(claim_id)
     name, mimetype, body = summary_csv(frozen_report(document))
-    return _download(body, name, mimetype)
+    return download(name, mimetype, body)
 
 
 @bp.get("/<claim_id>/claim.json")
 def claim_json(claim_id: str):
     """The frozen document itself (canteen-claim/1)."""
     document, _ = _frozen(claim_id)
-    return _download(document_json(document), f"claim-{document['month']}-r{document['revision']}.json",
-                     "application/json")
+    return download(f"claim-{document['month']}-r{document['revision']}.json", "application/json",
+                    document_json(document))
 
 
 @bp.post("/<claim_id>/approve")

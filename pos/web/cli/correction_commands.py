@@ -11,7 +11,6 @@ import sys
 from datetime import date
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlmodel import select
 
@@ -20,6 +19,7 @@ from pos.models import StaffUser
 from pos.refusal import Refusal
 from pos.store import corrections, sale_views
 from pos.tx import Tx
+from pos.web.signin import db, settings
 from reports.claim_queries import month_bounds, parse_month
 from subsidies.money import yuan
 
@@ -29,18 +29,12 @@ def _fail(command: str, message: str):
     sys.exit(2)
 
 
-def _db():
-    return current_app.extensions["canteen_db"]
-
-
-def _settings():
-    return current_app.config["CANTEEN"]
 
 
 def _canteen(command: str, code: str | None) -> str:
-    codes = [c.code for c in _settings().canteens]
+    codes = [c.code for c in settings().canteens]
     if code is None:
-        return _settings().default_canteen.code
+        return settings().default_canteen.code
     if code not in codes:
         _fail(command, f"unknown canteen {code!r} (configured: {', '.join(codes)})")
     return code
@@ -80,13 +74,13 @@ def register(cli: click.Group) -> None:
         if by == approver:
             _fail("book", "--by and --approver must be two different people (a correction needs a second person)")
         try:
-            with _db().transaction() as s:
+            with db().transaction() as s:
                 asker, approving = _staff(s, "--by", by), _staff(s, "--approver", approver)
                 sale_id = corrections.find_sale(session=s, canteen_id=canteen, business_date=business_date,
                                                 receipt_no=receipt_no)
                 sale = sale_views.get_sale(Tx.of(s), sale_id=sale_id)
                 booked = corrections.book_correction(
-                    session=s, settings=_settings(), sale_id=sale_id, reason=reason,
+                    session=s, settings=settings(), sale_id=sale_id, reason=reason,
                     refund_fen=sale.due_fen if refund_fen is None else refund_fen,
                     reversed_subsidy_fen=sale.subsidy_fen if subsidy_fen is None else subsidy_fen,
                     actor=asker, approved_by=approving, now=now_utc(), address="cli")
@@ -108,8 +102,8 @@ def register(cli: click.Group) -> None:
             first = parse_month(month)
         except ValueError:
             _fail("list", f"--month must be YYYY-MM, got {month!r}")
-        codes = [_canteen("list", code)] if code else [c.code for c in _settings().canteens]
-        with _db().session() as s:
+        codes = [_canteen("list", code)] if code else [c.code for c in settings().canteens]
+        with db().session() as s:
             found = corrections.corrections_between(session=s, canteen_ids=codes, first=first,
                                                     last=month_bounds(first)[1])
         for c in found:

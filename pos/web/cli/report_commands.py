@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlmodel import select
 
@@ -25,6 +24,7 @@ from pos.clock import now_utc
 from pos.models import StaffUser
 from pos.store.day_close import close_day
 from pos.refusal import Refusal
+from pos.web.signin import db, settings
 from reports import service
 from reports.claim_grants import grant_rows
 from reports.claim_queries import parse_month
@@ -40,12 +40,6 @@ def _fail(command: str, message: str):
     sys.exit(1)
 
 
-def _db():
-    return current_app.extensions["canteen_db"]
-
-
-def _settings():
-    return current_app.config["CANTEEN"]
 
 
 def _parse_date(command: str, text: str) -> date:
@@ -56,9 +50,9 @@ def _parse_date(command: str, text: str) -> date:
 
 
 def _canteen(command: str, code: str | None) -> str:
-    codes = [c.code for c in _settings().canteens]
+    codes = [c.code for c in settings().canteens]
     if code is None:
-        return _settings().default_canteen.code
+        return settings().default_canteen.code
     if code not in codes:
         _fail(command, f"unknown canteen {code!r} (configured: {', '.join(codes)})")
     return code
@@ -85,16 +79,16 @@ def _beside(pdf: Path, ending: str) -> Path:
 
 def _community_canteens() -> list[str]:
     """The README's "the community": every configured canteen of the first configured canteen's community."""
-    home = _settings().default_canteen.community
-    return [c.code for c in _settings().canteens if c.community == home]
+    home = settings().default_canteen.community
+    return [c.code for c in settings().canteens if c.community == home]
 
 
 def _build_claim(session, codes: list[str], first: date):
     if len(codes) == 1:
-        return service.build_claim(session=session, settings=_settings(), canteen_ids=codes, month=first,
+        return service.build_claim(session=session, settings=settings(), canteen_ids=codes, month=first,
                                    now=now_utc())
     with click.progressbar(length=len(codes), label=f"reading {len(codes)} canteens", file=sys.stderr) as bar:
-        return service.build_claim(session=session, settings=_settings(), canteen_ids=codes, month=first,
+        return service.build_claim(session=session, settings=settings(), canteen_ids=codes, month=first,
                                    now=now_utc(), progress=lambda _c: bar.update(1))
 
 
@@ -112,8 +106,8 @@ def register(cli: click.Group) -> None:
         """Write the daily reconciliation PDF of one canteen and business date."""
         business_date, canteen = _parse_date("report daily", day), _canteen("report daily", code)
         try:
-            with _db().session() as s:
-                _, _, body = service.daily_pdf(session=s, settings=_settings(), canteen_id=canteen,
+            with db().session() as s:
+                _, _, body = service.daily_pdf(session=s, settings=settings(), canteen_id=canteen,
                                                business_date=business_date, now=now_utc())
         except FontMissing as e:
             _fail("report daily", str(e))
@@ -143,7 +137,7 @@ def register(cli: click.Group) -> None:
             _fail(command, f"--out must name the PDF, NAME.pdf (got {out!r}); --csv and --xlsx write "
                            "NAME-grants.csv, NAME-summary.csv and NAME.xlsx beside it")
         codes = [_canteen(command, code)] if code else _community_canteens()
-        with _db().session() as s:
+        with db().session() as s:
             claim = _build_claim(s, codes, first)
             try:
                 _, _, body = render_monthly(claim)  # first: a missing font fails before any file is written
@@ -173,7 +167,7 @@ def register(cli: click.Group) -> None:
     def close_day_command(day: str, code: str | None, username: str | None):
         """Close a canteen's business date: no sale or void for it is accepted afterwards."""
         business_date, canteen = _parse_date("close-day", day), _canteen("close-day", code)
-        with _db().session() as s:
+        with db().session() as s:
             q = select(StaffUser).where(StaffUser.active.is_(True))
             if username:
                 actor = s.exec(q.where(StaffUser.username == username)).first()
@@ -186,8 +180,8 @@ def register(cli: click.Group) -> None:
                 if actor is None:
                     _fail("close-day", f"no active supervisor of {canteen} or admin to record; add one or pass --by")
         try:
-            with _db().transaction() as s:
-                report = close_day(session=s, settings=_settings(), canteen_id=canteen, business_date=business_date,
+            with db().transaction() as s:
+                report = close_day(session=s, settings=settings(), canteen_id=canteen, business_date=business_date,
                                    actor=actor, now=now_utc(), address="cli")
         except Refusal as e:
             _fail("close-day", e.en)

@@ -76,7 +76,8 @@ def _canteen_codes() -> list[str]:
     return sorted(set(asked))
 
 
-def _download(filename: str, mimetype: str, body) -> Response:
+def download(filename: str, mimetype: str, body) -> Response:
+    """A file to save, never cached (claims carry pseudonymous diner data)."""
     resp = Response(body, mimetype=mimetype)
     resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     resp.headers["Cache-Control"] = "no-store"  # claims carry pseudonymous diner data
@@ -141,7 +142,7 @@ def daily_pdf():
     with db().session() as s:
         filename, mimetype, body = service.daily_pdf(session=s, settings=settings(), canteen_id=code,
                                                      business_date=day, now=now_utc())
-    return _download(filename, mimetype, body)
+    return download(filename, mimetype, body)
 
 
 @bp.get("/monthly.pdf")
@@ -151,7 +152,7 @@ def monthly_pdf():
     font_or_503()
     filename, mimetype, body = render_monthly(_claim(codes, month))
     _audit_export("pdf", codes, month)
-    return _download(filename, mimetype, body)
+    return download(filename, mimetype, body)
 
 
 @bp.get("/monthly-summary.csv")
@@ -160,7 +161,7 @@ def monthly_summary_csv():
     codes, month = _canteen_codes(), _month()
     filename, mimetype, body = summary_csv(_claim(codes, month))
     _audit_export("summary_csv", codes, month)
-    return _download(filename, mimetype, body)
+    return download(filename, mimetype, body)
 
 
 @bp.get("/monthly-grants.csv")
@@ -175,7 +176,7 @@ def monthly_grants_csv():
             yield from iter_grants_csv(grant_rows(session=s, canteens=report.data.canteens, month=month),
                                        report.timezone)
 
-    return _download(grants_filename(report), "text/csv; charset=utf-8", stream_with_context(stream()))
+    return download(grants_filename(report), "text/csv; charset=utf-8", stream_with_context(stream()))
 
 
 @bp.get("/monthly.xlsx")
