@@ -19,11 +19,12 @@ $(VENV)/.test-stamp: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(VENV)/.run-stamp
 
-# Debian packages the PDFs, browser tests, QR checks and spreadsheet checks need (only
-# installed when missing; needs root, as on CI).  The CJK font is embedded in every PDF we
-# render; LibreOffice Calc (headless) reads the claim's CSV and XLSX back in the tests.
+# Debian packages the tests need, and only the tests: Chromium for the browser tests, poppler
+# and zbar to read the PDFs and QR codes back, LibreOffice Calc (headless) to open the claim's
+# CSV and XLSX.  Only installed when missing; needs root, as on CI.  `make run` needs none of
+# them: the CJK font the PDFs embed comes with the package (reports/cjk_font/).
 SYSTEM_TOOLS := /usr/bin/chromium:chromium /usr/bin/pdftoppm:poppler-utils /usr/bin/zbarimg:zbar-tools \
-  /usr/share/fonts/truetype/wqy/wqy-microhei.ttc:fonts-wqy-microhei /usr/bin/soffice:libreoffice-calc-nogui
+  /usr/bin/soffice:libreoffice-calc-nogui
 system-deps:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do f=$${pair%%:*}; p=$${pair##*:}; \
 	  [ -e "$$f" ] || missing="$$missing $$p"; done; \
@@ -33,7 +34,6 @@ system-deps:
 	  else echo "missing Debian packages:$$missing (install them with apt-get as root)"; fi; fi
 
 run: $(VENV)/.run-stamp
-	@$(MAKE) -s system-deps || true
 	CANTEEN_ENV=development $(BIN)/canteen init --if-missing --with-demo
 	CANTEEN_ENV=development $(BIN)/canteen serve --host $(HOST) --port $(PORT)
 

@@ -2,9 +2,9 @@
 
 Chinese must render on a machine with no CJK fonts installed, so the font is embedded.
 reportlab embeds TrueType-outline fonts (TTF/TTC) but not CFF-outline OTF (the Noto CJK
-OTFs); ``UnicodeCIDFont('STSong-Light')`` embeds nothing.  We use WenQuanYi Micro Hei from
-Debian's ``fonts-wqy-microhei`` package (TTC, subfont 0), or the TrueType file named by
-``CANTEEN_CJK_FONT``.
+OTFs); ``UnicodeCIDFont('STSong-Light')`` embeds nothing.  The package carries WenQuanYi
+Micro Hei (``reports/cjk_font/``, Apache License 2.0, TTC subfont 0), so no system font is
+ever looked for; ``CANTEEN_CJK_FONT`` names another TrueType file to use instead.
 """
 from __future__ import annotations
 
@@ -12,31 +12,25 @@ import os
 from pathlib import Path
 
 FONT_NAME = "CanteenCJK"
-CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-)
+PACKAGED = Path(__file__).with_name("cjk_font") / "wqy-microhei.ttc"
 
 
 class FontMissing(RuntimeError):
-    """No embeddable CJK TrueType font was found."""
+    """The CJK font cannot be read or embedded."""
 
 
 def font_path() -> Path:
-    """The CJK TrueType font to embed: ``CANTEEN_CJK_FONT``, else the first known system font."""
+    """The CJK TrueType font to embed: ``CANTEEN_CJK_FONT``, else the packaged one."""
     override = os.environ.get("CANTEEN_CJK_FONT")
     if override:
         p = Path(override)
         if not p.is_file():
             raise FontMissing(f"CANTEEN_CJK_FONT names {override}, which is not a file")
         return p
-    for candidate in CANDIDATES:
-        if Path(candidate).is_file():
-            return Path(candidate)
-    raise FontMissing("no CJK TrueType font found for PDFs: install Debian's fonts-wqy-microhei "
-                      "(apt-get install fonts-wqy-microhei) or set CANTEEN_CJK_FONT to a .ttf/.ttc file")
+    if not PACKAGED.is_file():
+        raise FontMissing(f"the packaged CJK font {PACKAGED} is missing: reinstall the canteen package "
+                          "or set CANTEEN_CJK_FONT to a TrueType .ttf/.ttc file")
+    return PACKAGED
 
 
 _registered: str | None = None

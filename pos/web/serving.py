@@ -14,11 +14,19 @@ The count is per process, not per connection (granian does not tell the app whic
 connection a request came on).  Nothing is lost by ending a connection after a complete
 answer: the next request goes out on a new one.  Waitress forbids an app to set
 ``Connection``, so this applies to granian only.
+
+Stopping (SIGTERM from systemd, Docker or ``kill``; Ctrl-C) is quiet with either server: no
+new connection is taken, the requests in flight are answered, then the process exits with
+status 0.  granian does this itself; for waitress, :func:`serve_waitress` does.
 """
 from __future__ import annotations
 
 import itertools
 import os
+import signal
+import socket
+import threading
+import time
 from typing import Any, Callable, Iterable
 
 from pos.web import create_app
@@ -53,3 +61,50 @@ def granian_app():
     if every > 0:
         app.wsgi_app = EndKeepAlive(app.wsgi_app, every)
     return app
+
+
+def serve_waitress(app: Callable, *, threads: int, host: str | None = None, port: int | None = None,
+                   sockets: list[socket.socket] | None = None, drain_seconds: float = 10.0) -> None:
+    """waitress until SIGTERM or SIGINT, then a quiet stop: the listening socket closes, every
+    request already received is answered and its answer sent (for at most ``drain_seconds``),
+    idle keep-alive connections close, and the function returns.
+
+    (waitress's own ``serve`` dies on SIGTERM, and on Ctrl-C it stops its threads without
+    sending the answers they have just written: a sale recorded and never answered.)"""
+    from waitress import wasyncore
+    from waitress.channel import HTTPChannel
+    from waitress.server import create_server
+
+    where = {"sockets": sockets} if sockets else {"host": host, "port": port}
+    server = create_server(app, threads=threads, ident="canteen", **where)
+    stopping = threading.Event()
+
+    def stop(_signum, _frame) -> None:
+        stopping.set()
+        server.pull_trigger()  # wakes the loop out of its wait
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    adj, channels = server.adj, server._map
+
+    def poll(timeout: float) -> None:
+        server.asyncore.loop(timeout=timeout, map=channels, use_poll=adj.asyncore_use_poll, count=1)
+
+    while not stopping.is_set():
+        poll(adj.asyncore_loop_timeout)
+    wasyncore.dispatcher.close(server)  # takes no new connection
+    deadline = time.monotonic() + drain_seconds
+    while time.monotonic() < deadline:
+        busy = False
+        for channel in list(channels.values()):
+            if not isinstance(channel, HTTPChannel):
+                continue
+            if channel.requests or channel.request is not None or channel.total_outbufs_len:
+                busy = True  # a request being read or served, or an answer not yet sent
+            else:
+                channel.handle_close()  # idle keep-alive: the till opens a new one to the next server
+        if not busy:
+            break
+        poll(0.05)
+    server.task_dispatcher.shutdown(timeout=1)
+    wasyncore.close_all(channels)

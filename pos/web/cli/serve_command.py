@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 from pos.db import check_schema_version, has_schema
 from pos.store.canteens import sync_canteens
 from pos.web import NO_WRITER_LOCK_ENV, create_app
-from pos.web.serving import KEEPALIVE_REQUESTS_ENV
+from pos.web.serving import KEEPALIVE_REQUESTS_ENV, serve_waitress
 
 
 def default_processes() -> int:
@@ -66,9 +66,7 @@ def register(cli: click.Group) -> None:
         if server == "granian":
             _serve_granian(host, port, threads, processes, keepalive_requests if processes > 1 else 0)
         elif processes == 1:
-            from waitress import serve as waitress_serve
-
-            waitress_serve(create_app(), host=host, port=port, threads=threads, ident="canteen")
+            serve_waitress(create_app(), host=host, port=port, threads=threads)
         else:
             _serve_processes(host, port, threads, processes)
 
@@ -90,18 +88,24 @@ def _serve_processes(host: str, port: int, threads: int, processes: int) -> None
 
     Each worker builds its own app (and so its own database connections) after the fork.
     The app is stateless between requests, so workers need no coordination; the parent
-    waits and stops them together."""
-    from waitress import serve as waitress_serve
-
+    waits and stops them together: SIGTERM or Ctrl-C reaches each worker, which answers
+    what is in flight and exits (:func:`pos.web.serving.serve_waitress`)."""
     sock = socket.create_server((host, port), backlog=1024, reuse_port=False)
     children = []
     for _ in range(processes):
         pid = os.fork()
         if pid == 0:
+            code = 0
             try:
-                waitress_serve(create_app(), sockets=[sock], threads=threads, ident="canteen")
+                serve_waitress(create_app(), sockets=[sock], threads=threads)
+            except BaseException:  # noqa: BLE001 - a worker never returns into the parent's code
+                code = 1
+                import traceback
+
+                traceback.print_exc()
             finally:
-                os._exit(0)
+                sys.stderr.flush()
+                os._exit(code)
         children.append(pid)
 
     def stop(signum, _frame):

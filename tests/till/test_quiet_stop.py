@@ -1,0 +1,103 @@
+"""Stopping `canteen serve` in the lunch rush: SIGTERM (what systemd, Docker and `kill` send)
+and Ctrl-C end every server process quietly, after the sales in flight are answered.
+
+Four tills sell as fast as they can over keep-alive connections; the server is told to stop
+in the middle.  Every sale a till got an answer for is in the database, and every sale in the
+database was answered to its till (none recorded and left unanswered).  The server's output
+holds no traceback and no restart message, and it exits with status 0.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import signal
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from support import ServedProcesses, api_token
+
+TILLS = 4
+
+
+@pytest.mark.parametrize("server,processes,stop_signal", [
+    ("granian", 2, signal.SIGTERM),
+    ("granian", 1, signal.SIGINT),
+    ("waitress", 1, signal.SIGTERM),
+    ("waitress", 2, signal.SIGTERM),
+    ("waitress", 1, signal.SIGINT),
+])
+def test_stop_during_a_burst_of_sales(sqlite_app, tmp_path, server, processes, stop_signal):
+    app = sqlite_app
+    client = app.test_client()
+    headers = api_token(client, "cashier")
+    assert client.post("/api/v1/shifts", json={"opening_float_fen": 0}, headers=headers).status_code == 201
+    menu = client.get("/api/v1/menu", headers=headers).get_json()["items"]
+    item = next(i for i in menu if not i["welfare_meal"])
+    lines = [{"item_id": item["id"], "qty": 1}]
+
+    served = ServedProcesses(app.config["CANTEEN"].database_url, tmp_path, processes=processes, server=server)
+    answered: dict[str, str] = {}  # tender reference -> sale id, for every 201
+    errors: list[str] = []
+    lock = threading.Lock()
+    go, enough = threading.Event(), threading.Event()
+
+    def till(n: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
+        go.wait()
+        i = 0
+        while True:
+            ref = f"till{n}-{i}"
+            i += 1
+            body = {"lines": lines, "due_fen": item["price_fen"], "tender": {"method": "wechat", "reference": ref}}
+            try:
+                conn.request("POST", "/api/v1/sales", body=json.dumps(body),
+                             headers={**headers, "Content-Type": "application/json",
+                                      "Idempotency-Key": str(uuid.uuid4())})
+                r = conn.getresponse()
+                raw = r.read()
+            except (OSError, http.client.HTTPException):
+                return  # the server has gone: this till stops (its last sale had no answer)
+            with lock:
+                if r.status == 201:
+                    answered[ref] = json.loads(raw)["id"]
+                    if len(answered) >= 40:
+                        enough.set()
+                else:
+                    errors.append(f"{r.status} {raw[:200]!r}")
+            if r.getheader("Connection", "").lower() == "close":
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
+
+    threads = [threading.Thread(target=till, args=(n,)) for n in range(TILLS)]
+    for t in threads:
+        t.start()
+    go.set()
+    assert enough.wait(60), f"the tills sold {len(answered)} meals in 60 s: {errors[:3]}"
+    served.proc.send_signal(stop_signal)
+    try:
+        rc = served.proc.wait(30)
+        stderr = served.proc.stderr.read().decode("utf-8", "replace")
+    finally:
+        served.stop()
+    for t in threads:
+        t.join(30)
+        assert not t.is_alive(), "a till still waits for an answer after the server stopped"
+
+    assert rc == 0, f"canteen serve exited with {rc}: {stderr[-2000:]}"
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr[-3000:]
+    assert "starting it again" not in stderr, stderr[-2000:]
+    assert not errors, errors[:5]
+
+    engine = create_engine(app.config["CANTEEN"].database_url, poolclass=NullPool)
+    with engine.connect() as c:
+        recorded = dict(c.execute(text("SELECT tender_reference, id FROM sales WHERE tender_reference LIKE 'till%'")).all())
+    engine.dispose()
+    assert set(answered) <= set(recorded), "an answered sale is missing from the database"
+    assert all(recorded[ref] == sale_id for ref, sale_id in answered.items())
+    unanswered = set(recorded) - set(answered)
+    assert not unanswered, f"sales recorded but never answered to their till: {sorted(unanswered)}"
+    assert len(recorded) >= 40
