@@ -9,11 +9,12 @@ SHA-256 of the report data (what the day close stored).
 """
 from __future__ import annotations
 
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, KeepTogether, Spacer
 
 from reports.charts import hourly_sales_chart
-from reports.layout import LedgerTable, PdfRenderer, local, para, table, zone_zh
+from reports.layout import RED, LedgerTable, PdfRenderer, local, para, table, zone_zh
 from reports.queries import DailyReport
 from subsidies.money import yuan
 from subsidies.vocabulary import SUBSIDY_KIND_NAMES, TENDER_NAMES, name_of
@@ -36,8 +37,12 @@ def diner_zh(pseudonym: str) -> str:
 
 
 def checks_table(checks, font: str):
-    """The edit checks as a table: what was checked, the figures, passed or FAILED (red)."""
-    rows = [(c.label_zh, c.detail_zh, "通过" if c.ok else "未通过 ✗") for c in checks]
+    """The edit checks as a table: what was checked, the figures, passed or FAILED (red).
+    The figures wrap inside their column (a day with four tenders does not fit one line)."""
+    figures = ParagraphStyle("check-figures", fontName=font, fontSize=8.5, leading=10.5, wordWrap="CJK")
+    failed = ParagraphStyle("check-figures-failed", parent=figures, textColor=RED)
+    rows = [(c.label_zh, para(c.detail_zh, figures if c.ok else failed), "通过" if c.ok else "未通过 ✗")
+            for c in checks]
     red = [i for i, c in enumerate(checks) if not c.ok]
     return table(("核对项目", "数据", "结果"), rows, (88 * mm, 70 * mm, 22 * mm), font=font, red_rows=red)
 
