@@ -44,7 +44,8 @@ CREATE TABLE staff_users (
     community     TEXT,                                -- accountants and registrars: their community
     active        BOOLEAN   NOT NULL DEFAULT TRUE,
     created_at    TIMESTAMP NOT NULL,
-    updated_at    TIMESTAMP NOT NULL
+    updated_at    TIMESTAMP NOT NULL,
+    must_change_password BOOLEAN NOT NULL DEFAULT FALSE  -- set by an admin: a new password at the next sign-in
 );
 
 CREATE TABLE api_tokens (
@@ -391,3 +392,5 @@ INSERT INTO schema_version (version, applied_at, description)
 VALUES (2, CURRENT_TIMESTAMP, 'sale decisions');
 INSERT INTO schema_version (version, applied_at, description)
 VALUES (3, CURRENT_TIMESTAMP, 'claims and approved corrections');
+INSERT INTO schema_version (version, applied_at, description)
+VALUES (4, CURRENT_TIMESTAMP, 'password change');

@@ -44,6 +44,10 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "api_doc": PUBLIC,  # /api/v1/openapi.json
     "api.auth_token": PUBLIC,
     "api.auth_token_revoke": STAFF,
+    # --- one's own account: password (everyone), void-approval PIN (supervisors) -----
+    "account.password": STAFF,
+    "account.pin": SUPERVISE,
+    "api.auth_password": STAFF,
     # --- back office and vouchers (issue: back office) ----------------------------
     "backoffice.index": STAFF,  # the policy in force and today's free meals left
     "backoffice.diners": REGISTRY,
@@ -61,6 +65,7 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "backoffice.staff": ADMIN,
     "backoffice.staff_password": ADMIN,
     "backoffice.staff_active": ADMIN,
+    "backoffice.staff_must_change": ADMIN,  # a new password at the next sign-in
     "backoffice.audit_log": ACCOUNTANT,  # scoped: accountants their community, admins all
     "vouchers.voucher_page": PUBLIC,  # the diner's own page: /v/<token>
     "vouchers.ticket_page": PUBLIC,  # /t/<token>
@@ -117,6 +122,14 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "api.claim_payment": ACCOUNTANT,
     # --- security and administration ----------------------------------------------
 }
+
+
+#: What a user who must choose a new password (an admin asked for it) may still reach,
+#: besides the public routes (sign-in, the language switch): the change itself, signing
+#: out and revoking their token.  Everything else redirects to the change-password page
+#: (API: 403 password_change_required); pos/web/signin.py applies it.
+WHILE_PASSWORD_CHANGE_REQUIRED = frozenset({"account.password", "api.auth_password", "auth.logout",
+                                            "api.auth_token_revoke"})
 
 
 def allowed(endpoint: str | None, role: str | None) -> bool | None:

@@ -75,6 +75,9 @@ class Settings:
     config_path: str
     instance_path: str
     checks: ChecksConfig = field(default_factory=ChecksConfig)
+    # Reverse proxies in front of `canteen serve` whose X-Forwarded-For/-Proto/-Host to believe
+    # (0: none, the server is reached directly).
+    trusted_proxies: int = 0
 
     def canteen(self, code: str) -> CanteenConfig:
         for c in self.canteens:
@@ -339,7 +342,7 @@ def load_settings(path: str | os.PathLike | None = None, *, env: Mapping[str, st
     r.unknown_keys(data, {"app", "security", "canteens", "policy", "checks"}, "")
 
     app = r.table(data, "app", "app", required=False)
-    r.unknown_keys(app, {"base_url", "language", "voucher_valid_days", "database_url"}, "app")
+    r.unknown_keys(app, {"base_url", "language", "voucher_valid_days", "database_url", "trusted_proxies"}, "app")
     base_url = r.get(app, "base_url", "app.base_url", str, default="http://127.0.0.1:5000").rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise r.fail("app.base_url", f"must start with http:// or https://, got {base_url!r}")
@@ -347,6 +350,9 @@ def load_settings(path: str | os.PathLike | None = None, *, env: Mapping[str, st
     if language not in ("zh", "en"):
         raise r.fail("app.language", f"must be \"zh\" or \"en\", got {language!r}")
     valid_days = r.whole(app, "voucher_valid_days", "app.voucher_valid_days", minimum=1, what="days", default=365)
+    proxies = r.whole(app, "trusted_proxies", "app.trusted_proxies", minimum=0, what="proxies", default=0)
+    if proxies > 3:
+        raise r.fail("app.trusted_proxies", f"must be 0 to 3 (the reverse proxies in front of the server), got {proxies}")
 
     sec = r.table(data, "security", "security", required=False)
     fields = SecurityConfig.__dataclass_fields__
@@ -376,5 +382,5 @@ def load_settings(path: str | os.PathLike | None = None, *, env: Mapping[str, st
         canteens=canteens, policy=policy, database_url=db_url, base_url=base_url,
         language=language, voucher_valid_days=valid_days, security=security,
         secret_key=secret, id_key=id_key.encode(), development=development,
-        config_path=str(cfg.resolve()), instance_path=str(inst), checks=checks,
+        config_path=str(cfg.resolve()), instance_path=str(inst), checks=checks, trusted_proxies=proxies,
     )

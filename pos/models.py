@@ -50,6 +50,7 @@ class StaffUser(SQLModel, table=True):
     active: bool = True
     created_at: datetime
     updated_at: datetime
+    must_change_password: bool = False
 
 
 class ApiToken(SQLModel, table=True):

@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from flask import Blueprint, jsonify, redirect, request, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_openapi3 import Info, OpenAPI
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 
 from pos.config import Settings, load_settings
 from pos.recording import PlainRecorder, open_database
-from pos.web import api, backoffice, claiming, diner, reporting, till
+from pos.web import account_pages, api, backoffice, claiming, diner, reporting, till
 from pos.web.reporting import corrections_pages
 from pos.web.api.answers import REFUSAL_EXTRAS
 from pos.web.i18n import init_i18n
@@ -26,7 +27,7 @@ from pos.web.signin import csrf, init_auth, start_page_for
 
 #: Set to "1" by `canteen serve --no-writer-lock` for its server processes.
 NO_WRITER_LOCK_ENV = "CANTEEN_NO_WRITER_LOCK"
-AREAS = (backoffice, diner, till, reporting, corrections_pages, claiming)
+AREAS = (backoffice, diner, till, reporting, corrections_pages, claiming, account_pages)
 
 home_bp = Blueprint("home", __name__)
 health_bp = Blueprint("health", __name__)
@@ -158,5 +159,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     app.add_url_rule("/api/v1/openapi.json", "api_doc", lambda: jsonify(app.api_doc))
     app.after_request(_security_headers_for(settings))
     app.session_interface = _SessionInterface()
+    if settings.trusted_proxies:
+        # Behind Caddy or nginx every request comes from the proxy: the client's own address
+        # (sign-in throttling, the audit log) and scheme come from the proxy's headers.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies,
+                                x_host=settings.trusted_proxies)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     return app

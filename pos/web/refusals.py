@@ -25,13 +25,14 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
     401: ("not_signed_in", "bad_credentials"),
     # You, but not this: another canteen or community, another's shift, a wrong PIN.
     403: ("forbidden", "other_canteen", "other_community", "not_your_shift", "bad_pin", "approver_other_canteen",
-          "own_claim", "approver_is_requester", "approver_not_allowed", "requester_not_allowed"),
+          "own_claim", "approver_is_requester", "approver_not_allowed", "requester_not_allowed",
+          "wrong_password", "password_change_required", "pin_not_for_role"),
     # No such thing (or none you may know of).
     404: ("unknown_canteen", "unknown_sale", "unknown_shift", "unknown_code", "diner_not_found", "item_not_found",
           "user_not_found", "voucher_not_found", "voucher_unknown", "ticket_unknown", "unknown_claim"),
     # It exists, but its state does not allow this now.
     409: ("already_active", "already_corrected", "already_registered", "already_suspended", "already_voided",
-          "cannot_disable_self", "claim_frozen", "claim_overlaps", "claim_state", "day_already_closed", "days_open", "day_closed", "day_open", "diner_suspended", "empty_menu",
+          "base_url_loopback", "cannot_disable_self", "claim_frozen", "claim_overlaps", "claim_state", "day_already_closed", "days_open", "day_closed", "day_open", "diner_suspended", "empty_menu",
           "item_exists", "limit_reached", "month_not_over", "no_open_shift", "no_policy", "price_changed", "shift_already_open",
           "shift_closed", "shifts_open", "tickets_exceed_cap", "username_taken", "voucher_not_active"),
     # What was sent cannot be accepted as it is.
@@ -43,7 +44,7 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
           "not_a_voucher", "not_free", "pin_required", "reason_required", "supervisor_required", "tendered_required",
           "ticket_date_past", "ticket_other_canteen", "ticket_wrong_date", "too_many_lines", "unknown_field",
           "unknown_item", "unknown_worker_category", "voucher_expired", "voucher_revoked", "voucher_superseded",
-          "weak_password", "refund_out_of_range", "subsidy_out_of_range", "nothing_to_correct", "invalid_receipt_no",
+          "weak_password", "same_password", "password_required", "entries_differ", "refund_out_of_range", "subsidy_out_of_range", "nothing_to_correct", "invalid_receipt_no",
           *(f"{kind}_{code}" for kind in ("voucher", "ticket") for code in TOKEN_REFUSALS),
           *(f"resident_id_{code}" for code in RESIDENT_ID_ERRORS)),
     428: ("idempotency_key_required",),

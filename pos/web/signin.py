@@ -8,7 +8,7 @@ from flask import (Blueprint, Flask, abort, current_app, g, make_response, redir
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from pos.access import Scope, allowed
+from pos.access import PUBLIC, ROUTE_ROLES, WHILE_PASSWORD_CHANGE_REQUIRED, Scope, allowed
 from pos.config import CanteenConfig, Settings
 from pos.db import Database
 from pos.models import StaffUser
@@ -41,12 +41,14 @@ class Staff(UserMixin):
         self.role = row.role
         self.canteen_id = row.canteen_id
         self.community = row.community
+        self.must_change_password = row.must_change_password
 
     @classmethod
     def from_fields(cls, fields: tuple) -> "Staff":
         """From :func:`pos.store.staff.user_fields_for_token`'s tuple."""
         self = cls.__new__(cls)
-        self.id, self.username, self.display_name, self.role, self.canteen_id, self.community = fields
+        (self.id, self.username, self.display_name, self.role, self.canteen_id, self.community,
+         self.must_change_password) = fields
         return self
 
     def get_id(self) -> str:
@@ -149,6 +151,12 @@ def check_access():
         if role is None:
             return current_app.login_manager.unauthorized()
         raise Refusal("forbidden", "您的角色无权使用此功能", f"role {role} may not use this")
+    if (role is not None and current_user.must_change_password and endpoint not in WHILE_PASSWORD_CHANGE_REQUIRED
+            and ROUTE_ROLES[endpoint] is not PUBLIC):
+        if wants_json():
+            raise Refusal("password_change_required", "请先修改密码，才能继续使用",
+                          "choose a new password before going on")
+        return redirect(url_for("account.password"))
     # Browser (cookie) requests to the JSON API need the CSRF token too; bearer-token
     # clients send no cookies, so cross-site forgery does not reach them.
     if (request.path.startswith("/api/") and request.method not in ("GET", "HEAD", "OPTIONS")

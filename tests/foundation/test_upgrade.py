@@ -313,3 +313,29 @@ def test_init_if_missing_upgrades_a_first_release_database(v1_url, tmp_path):
     assert versions(v1_url) == ALL_VERSIONS and has_table(v1_url, "sale_decisions")
     assert data(snapshot(v1_url)) == data(before)
 
+
+
+def _shape(url: str) -> dict[str, tuple]:
+    """Every table's columns (name, type, nullable), indexes and foreign keys, order aside."""
+    engine = _engine(url)
+    try:
+        insp = inspect(engine)
+        return {name: (sorted((c["name"], str(c["type"]).upper(), c["nullable"]) for c in insp.get_columns(name)),
+                       sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(name)),
+                       sorted((tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
+                              for f in insp.get_foreign_keys(name)))
+                for name in insp.get_table_names()}
+    finally:
+        engine.dispose()
+
+
+def test_an_upgraded_database_has_the_shape_schema_sql_gives_a_new_one(v1_url, demo_templates, tmp_path):
+    """The migrations and schema.sql (the reviewed whole) describe the same database: after
+    `canteen upgrade`, a first-release database has the tables, columns, indexes and foreign
+    keys of one made new from schema.sql."""
+    assert canteen(v1_url, tmp_path, "upgrade").returncode == 0
+    fresh = _shape(_demo_url("sqlite" if v1_url.startswith("sqlite") else "postgres", demo_templates))
+    upgraded = _shape(v1_url)
+    assert sorted(upgraded) == sorted(fresh)
+    differ = {name: (upgraded[name], fresh[name]) for name in fresh if upgraded[name] != fresh[name]}
+    assert not differ, differ

@@ -169,11 +169,12 @@ def form_targets(app) -> list[tuple[str, str, str | None]]:
     return out
 
 
-def signed_in(app, role: str | None):
-    """A client signed in as ``role`` from a tablet of its own: the fuzzing of the login
-    form and of /auth/token throttles accounts from 127.0.0.1 (per account and address)."""
+def signed_in(app, role: str | None, target: int):
+    """A client signed in as ``role`` from a tablet of its own for each fuzzed form: the
+    fuzzing of the login form, of /auth/token and of the forms that ask for the current
+    password throttles the account from the address it came from (per account and address)."""
     c = app.test_client()
-    c.environ_base["REMOTE_ADDR"] = "10.20.0.%d" % (1 + (ROLES.index(role) if role else len(ROLES)))
+    c.environ_base["REMOTE_ADDR"] = "10.20.%d.%d" % (target, 1 + (ROLES.index(role) if role else len(ROLES)))
     if role is not None:
         username = ROLE_USERS[role]
         assert c.post("/login", data={"username": username, "password": username + DEMO_PASSWORD_SUFFIX}).status_code == 302
@@ -184,10 +185,10 @@ def test_fuzz_forms_never_answer_a_server_error(fuzz_app, capsys):
     tally = Tally()
     targets = form_targets(fuzz_app)
     assert any(endpoint == "auth.login" for endpoint, _, _ in targets)
-    for endpoint, url, role in targets:
+    for n, (endpoint, url, role) in enumerate(targets):
         if endpoint == "auth.logout":
             continue  # signs the fuzzing client out; it takes no input
-        client = signed_in(fuzz_app, role)
+        client = signed_in(fuzz_app, role, n)
         names = form_fields(client, url) or ["value"]
         fields = st.dictionaries(st.sampled_from(names + ["unexpected"]), FORM_VALUE, max_size=len(names) + 1)
         # Most examples fill every known field, so validation gets past "missing".

@@ -246,3 +246,28 @@ def test_sign_in_never_redirects_to_another_site(nocsrf_app, target):
     assert r.status_code == 302
     assert "evil" not in r.headers["Location"]
     assert "evil" not in c.get("/lang/en", query_string={"next": target}).headers["Location"]
+
+
+@pytest.mark.parametrize("proxies,seen", [(0, "127.0.0.1"), (1, "192.168.1.50")])
+def test_the_address_behind_a_reverse_proxy(demo_template, sqlite_url, tmp_path, proxies, seen):
+    """With app.trusted_proxies = 1 (Caddy or nginx in front), a failed sign-in is counted
+    against the tablet's own address from X-Forwarded-For, so one tablet's mistakes do not
+    throttle the others; without it the header is ignored (anyone could send one)."""
+    settings = replace(make_settings(sqlite_url, tmp_path), trusted_proxies=proxies)
+    app = app_from_template(demo_template, tmp_path, settings=settings, WTF_CSRF_ENABLED=False)
+    r = app.test_client().post("/api/v1/auth/token", json={"username": "cashier", "password": "wrong"},
+                               headers={"X-Forwarded-For": "192.168.1.50"}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert r.status_code == 401
+    with _db(app).session() as s:
+        assert [a.address for a in s.exec(select(LoginAttempt))] == [seen]
+    _db(app).dispose()
+
+
+def test_trusted_proxies_is_bounded(tmp_path):
+    from pos.config import ConfigError, load_settings
+    from support import ROOT
+
+    config = (ROOT / "config.toml").read_text(encoding="utf-8").replace("[app]\n", "[app]\ntrusted_proxies = 9\n", 1)
+    (tmp_path / "config.toml").write_text(config, encoding="utf-8")
+    with pytest.raises(ConfigError, match="app.trusted_proxies"):
+        load_settings(tmp_path / "config.toml", env={"CANTEEN_ENV": "development"}, instance_path=tmp_path)

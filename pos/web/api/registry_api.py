@@ -177,7 +177,7 @@ class CardsQuery(Parameters):
     diner: Optional[list[str]] = Field(default=None, description="diner ids (repeatable); default: every active voucher you may see")
 
 
-@api.get("/vouchers/cards.pdf", responses={200: None})
+@api.get("/vouchers/cards.pdf", responses={200: None, 409: ErrorOut})
 def voucher_cards_pdf(query: CardsQuery):
     """The voucher cards as an A4 PDF (10 a page, cut marks)."""
     return printing.pdf_response(printing.voucher_cards_pdf(community=_diner_scope(), diner_ids=query.diner),
@@ -233,7 +233,7 @@ def tickets_create(body: TicketsIn):
                     "tickets": tickets, "sheet_pdf": sheet}), 201
 
 
-@api.get("/tickets/sheet.pdf", responses={200: None, 403: ErrorOut})
+@api.get("/tickets/sheet.pdf", responses={200: None, 403: ErrorOut, 409: ErrorOut})
 def tickets_sheet_pdf(query: SheetQuery):
     """Every ticket of the date at the canteen, as an A4 PDF sheet."""
     canteen = canteen_named(query.canteen)

@@ -100,10 +100,27 @@ def staff():
 
 @bp.route("/staff/<user_id>/password", methods=["POST"])
 def staff_password(user_id: str):
+    # The form's box is ticked by default: whoever gets a password an admin typed chooses
+    # their own at the next sign-in.
+    must_change = request.form.get("must_change") == "on"
     with db().transaction() as s:
-        user = sstore.reset_password(session=s, user_id=user_id, password=request.form.get("password", ""))
-        audit_here(s, "staff_password_reset", target=user.id)
+        user = sstore.reset_password(session=s, user_id=user_id, password=request.form.get("password", ""),
+                                     must_change=must_change)
+        audit_here(s, "staff_password_reset", target=user.id, detail={"must_change_password": must_change})
     done("已重置 {username} 的密码", username=user.username)
+    return redirect(url_for("backoffice.staff"))
+
+
+@bp.route("/staff/<user_id>/must-change", methods=["POST"])
+def staff_must_change(user_id: str):
+    """Require (or stop requiring) a new password at the user's next sign-in; their open
+    sessions reach nothing but the change-password page meanwhile."""
+    required = request.form.get("required") == "1"
+    with db().transaction() as s:
+        user = sstore.require_password_change(session=s, user_id=user_id, required=required)
+        audit_here(s, "staff_password_change_required", target=user.id, detail={"must_change_password": required})
+    done("{username} 下次登录时须设置新密码" if required else "已取消 {username} 的修改密码要求",
+         username=user.username)
     return redirect(url_for("backoffice.staff"))
 
 

@@ -60,6 +60,9 @@ ACTION_NAMES: dict[str, str] = {
     "staff_password_reset": "员工密码已重置",
     "staff_enabled": "员工账号已启用",
     "staff_disabled": "员工账号已停用",
+    "staff_password_change_required": "员工改密码要求已更改",
+    "password_changed": "已修改自己的密码",
+    "pin_changed": "已修改主管 PIN",
     "demo_loaded": "演示数据已载入",
     "demo_history_loaded": "演示历史已载入",
 }
@@ -73,10 +76,12 @@ DETAIL_NAMES: dict[str, str] = {
     "checks_failed": "未通过的核对", "content_sha256": "内容摘要", "count": "张数", "counted_cash_fen": "清点现金",
     "days": "天数", "difference_fen": "差额", "diner_id": "就餐者编号", "due_fen": "应收",
     "expected_cash_fen": "应有现金", "fields": "修改的项目", "gross_fen": "合计", "kind": "导出格式",
-    "masked_id": "身份证号（遮盖）", "month": "月份", "net_fen": "净额", "opening_float_fen": "备用金",
+    "masked_id": "身份证号（遮盖）", "month": "月份",
+    "must_change_password": "下次登录须改密码", "net_fen": "净额", "opening_float_fen": "备用金",
     "original_date": "原营业日", "paid_on": "付款日期", "price_fen": "价格", "reason": "原因",
     "receipt_no": "小票号", "reference": "付款单号", "refund_fen": "退款", "report_sha256": "对账单摘要",
     "reversed_subsidy_fen": "撤回的补贴", "revision": "修订版", "role": "角色", "sales": "销售笔数",
+    "sessions_ended": "退出的其他登录",
     "subsidy_fen": "补贴", "subsidy_kind": "补贴类别", "username": "用户名", "version": "餐券版本",
     "welfare_meal": "公益套餐", "worker_category": "户外劳动者类别",
 }

@@ -13,7 +13,7 @@ from pos.store import vouchers as vstore
 from pos.refusal import Refusal
 from pos.web.backoffice.common import (audit_here, bp, canteen_named, chosen_canteen, diner_scope, done, message,
                                        settings, today, visible_canteens)
-from pos.web.printing import pdf_response, ticket_sheet_pdf, voucher_cards_pdf
+from pos.web.printing import pdf_response, qr_address, ticket_sheet_pdf, voucher_cards_pdf
 from pos.web.refusals import status_of
 from pos.web.signin import db
 
@@ -62,7 +62,8 @@ def tickets():
     policy = settings().policy.in_force_or_none(day)
     cap = policy.free_meals_per_day if policy is not None else None  # no policy that day: no default count
     return render_template("backoffice/tickets.html", canteen=canteen, canteens=visible_canteens(), day=day,
-                           counts=counts, cap=cap, error=error, error_message=message(error) if error else ""), \
+                           counts=counts, cap=cap, error=error, error_message=message(error) if error else "",
+                           qr=qr_address(settings(), "t")), \
         (status_of(error.code) if error else 200)
 
 

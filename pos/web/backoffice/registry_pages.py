@@ -11,6 +11,7 @@ from pos.store import diners as dstore
 from pos.store import tokens
 from pos.store import vouchers as vstore
 from pos.refusal import Refusal
+from pos.web import printing
 from pos.web.backoffice.common import audit_here, bp, diner_scope, done, form_text, message, settings, today
 from pos.web.refusals import status_of
 from pos.web.signin import db
@@ -57,7 +58,7 @@ def diners():
     # A full ID number typed into the search box is not echoed back into the page.
     shown_query = "" if len("".join(query.split())) == 18 and query.strip()[:17].isdigit() else query
     return render_template("backoffice/diners.html", diners=rows, active=active, bands=bands, q=shown_query,
-                           searched=bool(query.strip()))
+                           searched=bool(query.strip()), qr=printing.qr_address(settings(), "v"))
 
 
 @bp.route("/diners/new", methods=["GET", "POST"])
@@ -116,7 +117,7 @@ def diner(diner_id: str):
                                      worker_category=row.worker_category,
                                      worker_verified=row.worker_verified_by is not None, resident=row.resident),
                            field_names=FIELD_NAMES, display_code=tokens.display_code, mask_name=dstore.mask_name,
-                           today=day)
+                           today=day, qr=printing.qr_address(settings(), "v"))
 
 
 @bp.route("/diners/<diner_id>/edit", methods=["GET", "POST"])

@@ -13,13 +13,13 @@ from flask.cli import FlaskGroup
 from pos.config import ConfigError
 from pos.db import SchemaError
 from pos.web import create_app
-from pos.web.cli import (audit_command, correction_commands, ledger_commands, report_commands, serve_command,
-                         setup_commands)
+from pos.web.cli import (audit_command, backup_commands, correction_commands, ledger_commands, report_commands,
+                         serve_command, setup_commands)
 
 cli = FlaskGroup(name="canteen", create_app=lambda: create_app(), add_default_commands=False, load_dotenv=False,
                  help="Neighbourhood canteen till and subsidy system.")
 for commands in (setup_commands, serve_command, report_commands, ledger_commands, audit_command,
-                 correction_commands):
+                 correction_commands, backup_commands):
     commands.register(cli)
 
 

@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from pos.db import check_schema_version, has_schema
 from pos.store.canteens import sync_canteens
 from pos.web import NO_WRITER_LOCK_ENV, create_app
+from pos.web.lan import base_url_warning, serving_urls
 from pos.web.serving import KEEPALIVE_REQUESTS_ENV, serve_waitress
 
 
@@ -61,8 +62,12 @@ def register(cli: click.Group) -> None:
             sync_canteens(session=s, settings=current_app.config["CANTEEN"])
         db.dispose()  # no connection of this process is used by the server processes
         os.environ[NO_WRITER_LOCK_ENV] = "0" if writer_lock else "1"  # read by each server process's app
-        click.echo(f"serving the till on http://{host}:{port}/ with {server}"
+        urls = serving_urls(host, port)
+        click.echo(f"serving the till on {', '.join(u + '/' for u in urls) or f'{host} port {port}'} with {server}"
                    + (f" ({processes} processes)" if processes > 1 else ""))
+        warning = base_url_warning(current_app.config["CANTEEN"].base_url, host, port)
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
         if server == "granian":
             _serve_granian(host, port, threads, processes, keepalive_requests if processes > 1 else 0)
         elif processes == 1:
