@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import signal
 import threading
 import uuid
@@ -101,3 +102,29 @@ def test_stop_during_a_burst_of_sales(sqlite_app, tmp_path, server, processes, s
     unanswered = set(recorded) - set(answered)
     assert not unanswered, f"sales recorded but never answered to their till: {sorted(unanswered)}"
     assert len(recorded) >= 40
+
+
+@pytest.mark.parametrize("server", ["granian", "waitress"])
+def test_a_second_server_on_a_busy_port_stops_with_one_line(sqlite_app, tmp_path, server):
+    """A second `canteen serve` on the port the first listens on exits with status 2 and one
+    line saying so, instead of starting and taking a share of the tills."""
+    import subprocess
+    import sys
+
+    from support import ROOT
+
+    first = ServedProcesses(sqlite_app.config["CANTEEN"].database_url, tmp_path, processes=2, server="granian")
+    try:
+        env = {**os.environ, "CANTEEN_ENV": "development", "CANTEEN_CONFIG": str(ROOT / "config.toml"),
+               "DATABASE_URL": sqlite_app.config["CANTEEN"].database_url}
+        second = subprocess.run([sys.executable, "-c", "from pos.web.cli import main; main()", "serve", "--port",
+                                 str(first.port), "--server", server], env=env, cwd=ROOT, capture_output=True,
+                                text=True, timeout=60)
+        assert second.returncode == 2, second.stdout + second.stderr
+        assert second.stderr.strip().splitlines() == [
+            f"canteen serve: 127.0.0.1 port {first.port} is already in use (another canteen serve, or another "
+            "program, listens there); stop that one or choose another --port"]
+        assert "serving the till" not in second.stdout
+        assert first.proc.poll() is None  # the first one goes on serving
+    finally:
+        first.stop()

@@ -1,6 +1,7 @@
 """`canteen serve`: the app behind a production WSGI server, in one or several processes."""
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import socket
@@ -53,6 +54,7 @@ def register(cli: click.Group) -> None:
         """Serve the till with a production WSGI server."""
         threads = threads or default_threads()
         processes = processes or default_processes()
+        _refuse_busy_port(host, port)
         db = current_app.extensions["canteen_db"]
         if not has_schema(db.engine):
             click.echo("canteen serve: the database is not initialised; run `canteen init` first", err=True)
@@ -74,6 +76,21 @@ def register(cli: click.Group) -> None:
             serve_waitress(create_app(), host=host, port=port, threads=threads)
         else:
             _serve_processes(host, port, threads, processes)
+
+
+def _refuse_busy_port(host: str, port: int) -> None:
+    """Stop (one line, exit status 2) when the address cannot be listened on.  granian listens
+    with SO_REUSEPORT, so a second `canteen serve` on a busy port would start and quietly
+    take a share of the tills' connections; a plain bind first finds the port taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.create_server((host, port), family=family):
+            pass
+    except OSError as e:
+        why = ("is already in use (another canteen serve, or another program, listens there)"
+               if e.errno == errno.EADDRINUSE else f"cannot be listened on ({e.strerror or e})")
+        click.echo(f"canteen serve: {host} port {port} {why}; stop that one or choose another --port", err=True)
+        sys.exit(2)
 
 
 def _serve_granian(host: str, port: int, threads: int, processes: int, keepalive_requests: int) -> None:
