@@ -14,9 +14,12 @@ go on in 补贴明细（2） and so on.
 """
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from datetime import date, datetime, time
 from io import BytesIO
+from pathlib import Path
 from typing import IO, Iterable
 
 import xlsxwriter
@@ -128,12 +131,38 @@ def _facts_sheet(book: _Book, report: ClaimReport) -> None:
                           for c in report.data.checks))
 
 
+TMP_PREFIX = "claim-xlsx-"
+
+
+def remove_stale_folders(tmp: str | None = None) -> int:
+    """Remove the row folders a killed process left behind (``kill -9`` skips the clean-up
+    above): those whose process is gone.  `canteen serve` calls it at start; returns how many."""
+    removed = 0
+    for folder in Path(tmp or tempfile.gettempdir()).glob(f"{TMP_PREFIX}*-*"):
+        pid = folder.name[len(TMP_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 def write_claim_xlsx(report: ClaimReport, grants: Iterable[GrantRow], out: str | IO[bytes]) -> int:
     """Write the claim's workbook to ``out`` (a path or a binary file), reading ``grants``
     (the month's grant rows, streamed) once; returns how many grants it wrote."""
     # The rows' temporary files go in a folder of our own, removed even when writing fails
     # half-way (XlsxWriter deletes them only when the workbook is closed).
-    with tempfile.TemporaryDirectory(prefix="claim-xlsx-") as tmpdir:
+    with tempfile.TemporaryDirectory(prefix=f"{TMP_PREFIX}{os.getpid()}-") as tmpdir:
         book = _Book(out, tmpdir)
         _facts_sheet(book, report)
         book.table("按日汇总", SUMMARY_COLUMNS, summary_rows(report))

@@ -265,3 +265,21 @@ def test_grants_beyond_a_sheets_last_row_go_on_in_the_next_sheet(sqlite_app, mon
     grant_sheets = [n for n in names if n.startswith("补贴明细")]
     assert len(typed["grants"]) == 11
     assert grant_sheets == ["补贴明细", "补贴明细（2）", "补贴明细（3）"]
+
+
+def test_row_folders_of_a_killed_server_are_removed_at_start(tmp_path):
+    """An XLSX build keeps its rows in a folder named after its process; `canteen serve`
+    removes at start the folders whose process is gone (a server killed with kill -9 never
+    ran its clean-up), and leaves a live process's alone."""
+    import os
+
+    from reports.xlsx import TMP_PREFIX, remove_stale_folders
+
+    dead = tmp_path / f"{TMP_PREFIX}4194999-x1"  # above Linux's largest process id: no such process
+    live = tmp_path / f"{TMP_PREFIX}{os.getpid()}-x2"
+    other = tmp_path / "something-else"
+    for folder in (dead, live, other):
+        folder.mkdir()
+        (folder / "rows.tmp").write_bytes(b"x")
+    assert remove_stale_folders(str(tmp_path)) == 1
+    assert not dead.exists() and live.exists() and other.exists()

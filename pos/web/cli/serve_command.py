@@ -16,6 +16,7 @@ from pos.store.canteens import sync_canteens
 from pos.web import NO_WRITER_LOCK_ENV, create_app
 from pos.web.lan import base_url_warning, serving_urls
 from pos.web.serving import KEEPALIVE_REQUESTS_ENV, serve_waitress
+from reports.xlsx import remove_stale_folders
 
 
 def default_processes() -> int:
@@ -48,13 +49,21 @@ def register(cli: click.Group) -> None:
     @click.option("--writer-lock/--no-writer-lock", default=True, show_default=True,
                   help="On a SQLite file: writers queue on a lock beside the database instead of polling "
                        "in SQLite's busy handler (see README, Architecture).")
+    @click.option("--share-port", is_flag=True,
+                  help="Listen even when another server listens on the port already (granian: the kernel "
+                       "shares the connections), e.g. to start a new release before stopping the old one.")
     @with_appcontext
     def serve(host: str, port: int, threads: int | None, processes: int | None, server: str,
-              keepalive_requests: int, writer_lock: bool):
+              keepalive_requests: int, writer_lock: bool, share_port: bool):
         """Serve the till with a production WSGI server."""
         threads = threads or default_threads()
         processes = processes or default_processes()
-        _refuse_busy_port(host, port)
+        if share_port and server != "granian":
+            click.echo("canteen serve: --share-port needs --server granian (waitress cannot share a port)", err=True)
+            sys.exit(2)
+        if not share_port:
+            _refuse_busy_port(host, port)
+        remove_stale_folders()  # an XLSX build's rows, left by a server killed with kill -9
         db = current_app.extensions["canteen_db"]
         if not has_schema(db.engine):
             click.echo("canteen serve: the database is not initialised; run `canteen init` first", err=True)
