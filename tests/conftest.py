@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from support import _pg_state, app_on, build_app, copy_sqlite, pg_clone, pg_drop, pg_url_or_skip
+from support import _pg_state, app_on, build_app, copy_sqlite, pg_clone, pg_drop, pg_finish, pg_url_or_skip
 
 
 def pytest_sessionfinish(session, exitstatus):
     import psycopg
+
+    pg_finish()
 
     names = list(_pg_state.get("extra", [])) + [_pg_state[k] for k in ("template", "name") if k in _pg_state]
     for name in names:

@@ -113,6 +113,23 @@ def api_token(client, username: str) -> dict:
     return {"Authorization": f"Bearer {r.get_json()['token']}"}
 
 
+def cash_sale_body(client, headers: dict) -> dict:
+    """The body of a sale of one paid dish (not the welfare meal) for cash at the quoted price."""
+    items = client.get("/api/v1/menu", headers=headers).get_json()["items"]
+    lines = [{"item_id": next(i for i in items if not i["welfare_meal"])["id"], "qty": 1}]
+    quote = client.post("/api/v1/sales/quote", json={"lines": lines}, headers=headers)
+    assert quote.status_code == 200, quote.get_json()
+    due = quote.get_json()["due_fen"]
+    return {"lines": lines, "due_fen": due, "tender": {"method": "cash", "tendered_fen": due}}
+
+
+def cash_sale(client, headers: dict, key: str, body: dict | None = None):
+    """POST a sale (``body``, or :func:`cash_sale_body`'s) with ``key`` as its Idempotency-Key;
+    the cashier's shift must be open.  Returns the answer."""
+    body = body or cash_sale_body(client, headers)
+    return client.post("/api/v1/sales", json=body, headers={**headers, "Idempotency-Key": key})
+
+
 def browser_login(client, username: str):
     """Sign a test client in through the login form (CSRF disabled in that app)."""
     return client.post("/login", data={"username": username, "password": username + DEMO_PASSWORD_SUFFIX})
@@ -146,21 +163,108 @@ def _pg_admin(sql: str) -> None:
         conn.execute(sql)
 
 
+class _PgCopies:
+    """Copies of template databases made ahead and dropped behind, by one background
+    thread.  CREATE DATABASE … TEMPLATE and DROP DATABASE each take the server about a
+    second (mostly waiting on the disk); made ahead, a PostgreSQL test takes a copy that is
+    ready and leaves its drop behind, instead of waiting for both."""
+
+    AHEAD = 2  # copies kept ready for each template in use
+
+    def __init__(self) -> None:
+        self.cv = threading.Condition()
+        self.ready: dict[str, list[str]] = {}
+        self.drops: list[str] = []
+        self.count = 0
+        self.error: str | None = None
+        self.stopping = False
+        self.thread: threading.Thread | None = None
+
+    def take(self, template: str) -> str:
+        with self.cv:
+            self.ready.setdefault(template, [])
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="pg-copies", daemon=True)
+                self.thread.start()
+            self.cv.notify_all()
+            while not self.ready[template]:
+                if self.error:
+                    raise RuntimeError(self.error)
+                self.cv.wait()
+            return self.ready[template].pop(0)
+
+    def drop(self, name: str) -> None:
+        with self.cv:
+            self.drops.append(name)
+            self.cv.notify_all()
+
+    def finish(self) -> None:
+        """Drop every copy, ready or left behind, and stop the thread (end of the run)."""
+        with self.cv:
+            self.stopping = True
+            for names in self.ready.values():
+                self.drops += names
+                names.clear()
+            self.cv.notify_all()
+        if self.thread is not None:
+            self.thread.join(120)
+
+    def _short(self) -> str | None:
+        return next((t for t, names in self.ready.items() if len(names) < self.AHEAD), None)
+
+    def _run(self) -> None:
+        while True:
+            with self.cv:
+                while not self.drops and (self.stopping or self.error or self._short() is None):
+                    if self.stopping:
+                        return
+                    self.cv.wait()
+                template = None if self.stopping or self.error else self._short()
+                if template is not None:  # a test may be waiting for it: before the drops
+                    self.count += 1
+                    name = f"{template}_{self.count}"
+                else:
+                    name = self.drops.pop(0)
+            try:
+                if template is not None:
+                    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                else:
+                    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except Exception as e:  # noqa: BLE001 - handed to the waiting test
+                with self.cv:
+                    self.error = f"PostgreSQL copy of {template or name} failed: {e}"
+                    self.cv.notify_all()
+                continue
+            with self.cv:
+                if template is not None:
+                    self.ready[template].append(name)
+                    self.cv.notify_all()
+
+
+_pg_copies = _PgCopies()
+
+
 def pg_clone(template: str) -> tuple[str, str]:
-    """A new PostgreSQL database copied from ``template``; returns (url, name)."""
-    _pg_state.setdefault("count", 0)
-    _pg_state["count"] += 1
-    name = f"{template}_{_pg_state['count']}"
-    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    _pg_state.setdefault("extra", []).append(name)
+    """A new PostgreSQL database copied from ``template`` (made ahead: see _PgCopies);
+    returns (url, name).  Give it back with :func:`pg_drop`."""
+    name = _pg_copies.take(template)
     base, _, _ = PG_ADMIN_URL.rpartition("/")
     return f"{base}/{name}", name
 
 
 def pg_drop(name: str) -> None:
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    if name in _pg_state.get("extra", []):
-        _pg_state["extra"].remove(name)
+    """Drop a database of this run (in the background for copies made by pg_clone)."""
+    if name.startswith(_pg_state.get("name", "\0")):
+        _pg_copies.drop(name)
+    else:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if name in _pg_state.get("extra", []):
+            _pg_state["extra"].remove(name)
+
+
+def pg_finish() -> None:
+    """End of the run: drop the copies (before the templates they were made from)."""
+    _pg_copies.finish()
 
 
 class LiveServer:
