@@ -40,8 +40,9 @@ run: $(VENV)/.run-stamp
 test: $(VENV)/.test-stamp system-deps
 	$(BIN)/python -m pytest -q --durations=15
 
+FUZZ_EXAMPLES ?= 500
 fuzz: $(VENV)/.test-stamp
-	CANTEEN_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest -q tests/security/test_fuzz.py
+	CANTEEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/security/test_fuzz.py
 
 bench: $(VENV)/.test-stamp
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

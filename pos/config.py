@@ -78,6 +78,9 @@ class Settings:
     # Reverse proxies in front of `canteen serve` whose X-Forwarded-For/-Proto/-Host to believe
     # (0: none, the server is reached directly).
     trusted_proxies: int = 0
+    # How long a write (a sale) waits for another writer — a server process stopped while
+    # writing — before it is answered 503 "busy, try again" with nothing recorded.
+    write_wait_seconds: int = 5
 
     def canteen(self, code: str) -> CanteenConfig:
         for c in self.canteens:
@@ -342,7 +345,8 @@ def load_settings(path: str | os.PathLike | None = None, *, env: Mapping[str, st
     r.unknown_keys(data, {"app", "security", "canteens", "policy", "checks"}, "")
 
     app = r.table(data, "app", "app", required=False)
-    r.unknown_keys(app, {"base_url", "language", "voucher_valid_days", "database_url", "trusted_proxies"}, "app")
+    r.unknown_keys(app, {"base_url", "language", "voucher_valid_days", "database_url", "trusted_proxies",
+                         "write_wait_seconds"}, "app")
     base_url = r.get(app, "base_url", "app.base_url", str, default="http://127.0.0.1:5000").rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise r.fail("app.base_url", f"must start with http:// or https://, got {base_url!r}")
@@ -351,6 +355,7 @@ def load_settings(path: str | os.PathLike | None = None, *, env: Mapping[str, st
         raise r.fail("app.language", f"must be \"zh\" or \"en\", got {language!r}")
     valid_days = r.whole(app, "voucher_valid_days", "app.voucher_valid_days", minimum=1, what="days", default=365)
     proxies = r.whole(app, "trusted_proxies", "app.trusted_proxies", minimum=0, what="proxies", default=0)
+    write_wait = r.whole(app, "write_wait_seconds", "app.write_wait_seconds", minimum=1, what="seconds", default=5)
     if proxies > 3:
         raise r.fail("app.trusted_proxies", f"must be 0 to 3 (the reverse proxies in front of the server), got {proxies}")
 
@@ -383,4 +388,5 @@ def load_settings(path: str | os.PathLike | None = None, *, env: Mapping[str, st
         language=language, voucher_valid_days=valid_days, security=security,
         secret_key=secret, id_key=id_key.encode(), development=development,
         config_path=str(cfg.resolve()), instance_path=str(inst), checks=checks, trusted_proxies=proxies,
+        write_wait_seconds=write_wait,
     )

@@ -13,12 +13,24 @@ its statements without a transaction and a writing one ends with COMMIT, never a
 ROLLBACK unless it failed: on PostgreSQL a ROLLBACK makes psycopg drop the connection's
 prepared statements, which the sale path reuses from sale to sale.
 
+Storage failures are refusals, decided here and nowhere else (:func:`storage_refusal`):
+a full disk, a read-only file or folder, a disk I/O error, a file that cannot be opened
+(``storage_unavailable``), a PostgreSQL server that cannot be reached
+(``database_unavailable``), another writer holding the database past the time limit —
+the writer lock, SQLite's busy timeout, PostgreSQL's ``lock_timeout``
+(``database_busy``).  The transaction rolls back, so nothing is half-written, and the web
+layer answers 503 with a Retry-After header.  :meth:`Database.write_problem` tells
+``/healthz`` and ``canteen serve`` whether the database can be written now.
+
 schema.sql is the source of truth for a new database (:func:`init_schema`); an existing
 one is brought up to date by the numbered files in ``pos/migrations`` (:func:`upgrade_schema`).
 """
 from __future__ import annotations
 
+import errno
+import logging
 import re
+import shutil
 import threading
 import time
 from contextlib import contextmanager, nullcontext
@@ -30,13 +42,18 @@ from sqlalchemy import event, exc, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from pos.refusal import Refusal
 from pos.tx import Tx
+
+log = logging.getLogger(__name__)
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 PING_AFTER_IDLE_S = 10.0  # a pooled PostgreSQL connection idle longer than this is checked before use
 _BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
+REMEMBER_FAILURE_S = 60.0  # /healthz reports a failed write this long, unless a later write commits
+MIN_FREE_BYTES = 1 << 20   # a SQLite database's disk with less free space than this counts as full
 
 
 class DatabaseExists(Exception):
@@ -51,16 +68,102 @@ class WriterLock(Protocol):
     def held(self): ...
 
 
+class WriterBusy(Exception):
+    """Another writer held the database past the time limit (e.g. a server process
+    stopped while it was writing)."""
+
+
+# -- storage failures ----------------------------------------------------------------------------
+
+STORAGE_UNAVAILABLE, DATABASE_UNAVAILABLE, DATABASE_BUSY = "storage_unavailable", "database_unavailable", "database_busy"
+_WORDS = {
+    STORAGE_UNAVAILABLE: ("数据库无法写入：磁盘已满或只读", "the database cannot be written: the disk is full or read-only"),
+    DATABASE_UNAVAILABLE: ("数据库暂时无法连接，请稍后重试", "the database cannot be reached for now; try again in a moment"),
+    DATABASE_BUSY: ("数据库正忙，请稍后重试", "the database is busy (another writer is holding it); try again in a moment"),
+}
+# SQLite's primary result codes (the low byte of an extended code).
+_SQLITE_CODES = {13: STORAGE_UNAVAILABLE,  # SQLITE_FULL: database or disk is full
+                 8: STORAGE_UNAVAILABLE,   # SQLITE_READONLY: attempt to write a readonly database
+                 10: STORAGE_UNAVAILABLE,  # SQLITE_IOERR: disk I/O error
+                 14: STORAGE_UNAVAILABLE,  # SQLITE_CANTOPEN: unable to open database file
+                 5: DATABASE_BUSY}         # SQLITE_BUSY: database is locked (the busy timeout ran out)
+_SQLITE_WORDS = {"database or disk is full": STORAGE_UNAVAILABLE, "readonly database": STORAGE_UNAVAILABLE,
+                 "disk i/o error": STORAGE_UNAVAILABLE, "unable to open database file": STORAGE_UNAVAILABLE,
+                 "database is locked": DATABASE_BUSY}
+# PostgreSQL's SQLSTATEs: disk full, I/O error, a read-only transaction (a standby, or
+# default_transaction_read_only); the server going away or refusing connections; a lock
+# or statement waited past its time limit.
+_PG_STATES = {"53100": STORAGE_UNAVAILABLE, "58030": STORAGE_UNAVAILABLE, "25006": STORAGE_UNAVAILABLE,
+              "53300": DATABASE_UNAVAILABLE, "57P01": DATABASE_UNAVAILABLE, "57P02": DATABASE_UNAVAILABLE,
+              "57P03": DATABASE_UNAVAILABLE, "55P03": DATABASE_BUSY, "57014": DATABASE_BUSY}
+# The operating system refusing the files beside the database (the writer lock's).
+_OS_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+def storage_refusal(error: BaseException) -> Refusal | None:
+    """The refusal a storage failure is answered with, or None when ``error`` is something
+    else (a constraint, a bug), which stays what it is."""
+    code = _storage_code(error)
+    return None if code is None else Refusal(code, *_WORDS[code])
+
+
+def _storage_code(error: BaseException) -> str | None:
+    if isinstance(error, WriterBusy):
+        return DATABASE_BUSY
+    if isinstance(error, exc.TimeoutError):  # no pooled connection came free in time
+        return DATABASE_BUSY
+    if isinstance(error, exc.DBAPIError):
+        if error.orig is None:
+            return DATABASE_UNAVAILABLE if error.connection_invalidated else None
+        code = _storage_code(error.orig)
+        return code or (DATABASE_UNAVAILABLE if error.connection_invalidated else None)
+    if isinstance(error, OSError):
+        return STORAGE_UNAVAILABLE if error.errno in _OS_ERRORS else None
+    module = type(error).__module__
+    if module.startswith("sqlite3"):
+        number = getattr(error, "sqlite_errorcode", None)
+        if number is not None:
+            return _SQLITE_CODES.get(number & 0xFF)
+        words = str(error).lower()
+        return next((code for phrase, code in _SQLITE_WORDS.items() if phrase in words), None)
+    if module.startswith("psycopg"):
+        state = getattr(error, "sqlstate", None) or ""
+        if state.startswith("08"):
+            return DATABASE_UNAVAILABLE
+        if state in _PG_STATES:
+            return _PG_STATES[state]
+        # No SQLSTATE: the connection failed or was lost (refused, closed, server gone).
+        if not state and type(error).__name__ == "OperationalError":
+            return DATABASE_UNAVAILABLE
+    return None
+
+
+def driver_words(error: BaseException) -> str:
+    """The driver's own first line about a failure, for the log (never the statement or
+    its parameters)."""
+    orig = error.orig if isinstance(error, exc.DBAPIError) and error.orig is not None else error
+    first = (str(orig).strip().splitlines() or [""])[0]
+    return f"{type(orig).__name__}: {first}"[:300]
+
+
 def sqlite_file(url: str) -> str | None:
     """The file of a ``sqlite:///`` URL, or None (not SQLite, or in memory)."""
     if not url.startswith("sqlite"):
         return None
     path = url.split("///", 1)[1] if "///" in url else ""
     path = path.split("?", 1)[0]
+    if path.startswith("file:"):  # a URI filename (``?uri=true``, e.g. ``mode=ro``): the file it names
+        path = path[len("file:"):]
+        path = "/" + path.lstrip("/") if path.startswith("/") else path
     return path if path and path != ":memory:" else None
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, *, lock_timeout_s: float | None = None, **kwargs) -> Engine:
+    """The engine for ``url``.  ``lock_timeout_s``: on PostgreSQL, a statement that waits
+    longer than this for a lock another connection holds fails (and is answered "busy")."""
+    # Statement parameters hold personal data (a diner's name, phone): neither SQLAlchemy's
+    # statement log nor the text of a database error, which a failed request logs, shows them.
+    kwargs["hide_parameters"] = True
     if url.startswith("sqlite"):
         path = sqlite_file(url)
         if path:
@@ -88,12 +191,30 @@ def make_engine(url: str, **kwargs) -> Engine:
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
             conn.connection.driver_connection.execute(_BEGIN[mode])
 
+        _drop_connection_on_storage_failure(engine)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
+    if lock_timeout_s is not None:
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args["options"] = (connect_args.get("options", "") + f" -c lock_timeout={int(lock_timeout_s * 1000)}").strip()
+        kwargs["connect_args"] = connect_args
     engine = create_engine(url, **kwargs)
     _ping_when_idle(engine)
+    _drop_connection_on_storage_failure(engine)
     return engine
+
+
+def _drop_connection_on_storage_failure(engine: Engine) -> None:
+    """A connection that met a storage failure is closed rather than pooled again: one
+    opened while the file was read-only stays read-only after the file is mended."""
+
+    @event.listens_for(engine, "handle_error")
+    def _storage_failure(context):
+        refusal = storage_refusal(context.original_exception)
+        if refusal is not None and refusal.code != DATABASE_BUSY:
+            context.is_disconnect = True
+            context.invalidate_pool_on_disconnect = False
 
 
 def _ping_when_idle(engine: Engine) -> None:
@@ -134,14 +255,16 @@ class _ReadSession(Session):
 class Database:
     """One engine per app; short sessions or transactions per request or command."""
 
-    def __init__(self, url: str, *, writer_lock: WriterLock | None = None, **engine_kwargs):
+    def __init__(self, url: str, *, writer_lock: WriterLock | None = None, lock_timeout_s: float | None = None,
+                 **engine_kwargs):
         self.url = url
-        self.engine = make_engine(url, **engine_kwargs)
+        self.engine = make_engine(url, lock_timeout_s=lock_timeout_s, **engine_kwargs)
         self.is_sqlite = url.startswith("sqlite")
         self.writer_lock = writer_lock
         self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._integrity_error = self.engine.dialect.loaded_dbapi.IntegrityError
         self._held = threading.local()
+        self._failed_write: tuple[float, Refusal] | None = None  # (when, why) of the last storage failure
 
     def session(self) -> Session:
         """A session for reading (deferred transaction on SQLite)."""
@@ -153,11 +276,69 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A write transaction with a session: BEGIN IMMEDIATE on SQLite; commits on
-        success, rolls back everything on any exception."""
-        with self._lock():
+        success, rolls back everything on any exception (a storage failure becomes its
+        refusal, see :func:`storage_refusal`)."""
+        with self._storage_failures(write=True), self._lock():
             with Session(self._write_engine, expire_on_commit=False) as session:
                 with session.begin():
                     yield session
+
+    @contextmanager
+    def _storage_failures(self, *, write: bool) -> Iterator[None]:
+        """Raise a storage failure in the block as its refusal; a write that commits
+        clears the one remembered."""
+        try:
+            yield
+        except Refusal:
+            raise
+        except Exception as e:
+            refusal = self.refusal_for(e)
+            if refusal is None:
+                raise
+            raise refusal from e
+        if write:
+            self._failed_write = None
+
+    def refusal_for(self, error: BaseException) -> Refusal | None:
+        """:func:`storage_refusal` of ``error``; a failure to write is logged (the driver's
+        words) and remembered for :meth:`write_problem`."""
+        refusal = storage_refusal(error)
+        if refusal is not None:
+            if not getattr(self._held, "probing", False):
+                log.warning("%s (%s)", refusal.en, driver_words(error))
+            self._failed_write = (time.monotonic(), refusal)
+        return refusal
+
+    def write_problem(self) -> Refusal | None:
+        """Why the database cannot be written now, or None: a write failed on storage or
+        waited past the time limit in the last minute (and none has committed since); the
+        disk of a SQLite file is full; or a write transaction that changes nothing cannot
+        begin — read-only, unreachable, or another writer holding it past the time limit."""
+        failed = self._failed_write
+        if failed is not None and time.monotonic() - failed[0] < REMEMBER_FAILURE_S:
+            return failed[1]
+        path = sqlite_file(self.url)
+        if path:
+            try:
+                free = shutil.disk_usage(Path(path).parent).free
+            except OSError:
+                free = None
+            if free is not None and free < MIN_FREE_BYTES:
+                refusal = storage_refusal(OSError(errno.ENOSPC, "disk full"))
+                refusal.__cause__ = OSError(errno.ENOSPC, f"{free} bytes free on the disk holding {path}")
+                return refusal
+        self._held.probing = True  # the answer says why; the log need not
+        try:
+            with self.tx(write=True) as tx:
+                # Refused on a read-only database though it matches no row; writes nothing.
+                tx.execute("UPDATE schema_version SET version = version WHERE version < 0")
+        except Refusal as refusal:
+            return refusal
+        except Exception:  # noqa: BLE001 - not a storage failure (no schema yet): say nothing of it here
+            return None
+        finally:
+            self._held.probing = False
+        return None
 
     def hold_connection(self) -> None:
         """From now until :meth:`release_connection`, this thread's transactions (``tx``)
@@ -188,9 +369,10 @@ class Database:
         block ends and rolled back on any exception.  Without ``write`` the statements run
         on their own, with no transaction to begin or end: each sees what is committed when
         it runs, as in a READ COMMITTED transaction."""
-        with self._lock() if write else nullcontext():
+        with self._storage_failures(write=write), self._lock() if write else nullcontext():
             pooled, held = self._checkout()
             driver = pooled.driver_connection
+            broken = False
             try:
                 if not write and not self.is_sqlite:
                     driver.autocommit = True  # SQLite connections are in autocommit already
@@ -199,32 +381,48 @@ class Database:
                     cursor.execute("BEGIN IMMEDIATE")  # psycopg begins by itself
                 try:
                     yield Tx(cursor, sqlite=self.is_sqlite, integrity_error=self._integrity_error)
-                except BaseException:
                     if write and self.is_sqlite:
-                        _sqlite_rollback(driver)
+                        cursor.execute("COMMIT")
                     elif write:
-                        driver.rollback()
+                        driver.commit()
+                except BaseException:
+                    if write and not _roll_back(driver, sqlite=self.is_sqlite):
+                        broken = True
                     raise
-                if write and self.is_sqlite:
-                    cursor.execute("COMMIT")
-                elif write:
-                    driver.commit()
                 cursor.close()
+            except BaseException as e:
+                refusal = storage_refusal(e)
+                broken = broken or (refusal is not None and refusal.code != DATABASE_BUSY)
+                raise
             finally:
-                if not write and not self.is_sqlite:
-                    driver.autocommit = False
                 if held:
                     self._held.busy = False
+                if broken:
+                    # Closed, not pooled again (see _drop_connection_on_storage_failure).
+                    pooled.invalidate()
+                    if held:
+                        self._held.pooled = None
                 else:
-                    pooled.close()
+                    if not write and not self.is_sqlite:
+                        driver.autocommit = False
+                    if not held:
+                        pooled.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def _sqlite_rollback(driver) -> None:
-    if driver.in_transaction:
-        driver.execute("ROLLBACK")
+def _roll_back(driver, *, sqlite: bool) -> bool:
+    """Roll back a failed write transaction (a failed COMMIT may have ended it already);
+    False when the connection could not even do that."""
+    try:
+        if not sqlite:
+            driver.rollback()
+        elif driver.in_transaction:
+            driver.execute("ROLLBACK")
+    except Exception:  # noqa: BLE001 - the first failure is the one to report
+        return False
+    return True
 
 
 # -- the schema ----------------------------------------------------------------------------------
@@ -316,6 +514,7 @@ def upgrade_schema(engine: Engine) -> list[int]:
     sqlite = engine.dialect.name == "sqlite"
     with engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
         if not sqlite:
+            conn.execute(text("SET LOCAL lock_timeout = 0"))  # an upgrade waits for the one before it, however long
             conn.execute(text("LOCK TABLE schema_version IN EXCLUSIVE MODE"))
         current = conn.execute(text("SELECT MAX(version) FROM schema_version")).scalar() or 0
         if current > expected:

@@ -43,8 +43,10 @@ class PlainRecorder:
             return record_sale(tx, settings=self.settings, order=order, answer=answer)
 
 
-def open_database(url: str, *, writer_lock: bool = True) -> Database:
+def open_database(url: str, *, writer_lock: bool = True, write_wait_s: float | None = None) -> Database:
     """The app's database: on a SQLite file, with the writer lock beside it unless
-    ``writer_lock`` is False."""
+    ``writer_lock`` is False.  ``write_wait_s``: how long a write waits for another writer
+    (the lock; on PostgreSQL, a row or table lock) before it is refused as busy."""
     path = sqlite_file(url)
-    return Database(url, writer_lock=WriterLock(path + ".writer-lock") if path and writer_lock else None)
+    lock = WriterLock(path + ".writer-lock", wait_s=write_wait_s) if path and writer_lock else None
+    return Database(url, writer_lock=lock, lock_timeout_s=write_wait_s)

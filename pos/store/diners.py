@@ -2,6 +2,8 @@
 only as its HMAC (pseudonymous key) and a masked form; it is never stored or logged."""
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -13,7 +15,11 @@ from pos.models import Diner, DinerChange, StaffUser, Voucher
 from pos.refusal import Refusal
 from pos.store.tokens import normalise_code
 from subsidies.vocabulary import WORKER_CATEGORIES
-from subsidies.resident_id import ResidentIdError, mask_resident_id, parse_resident_id, pseudonym
+from subsidies.resident_id import (ResidentIdError, mask_resident_id, normalise_resident_id, parse_resident_id,
+                                   pseudonym)
+
+#: A whole resident ID number (or a mistyped one) inside a normalised text.
+_ID_RUN = re.compile(r"[0-9]{14,17}[0-9X]")
 
 
 def id_refusal(e: ResidentIdError) -> Refusal:
@@ -23,8 +29,10 @@ def id_refusal(e: ResidentIdError) -> Refusal:
 
 def mask_name(name: str) -> str:
     """A name as the till and the voucher show it: ``张金娴`` → ``张*娴``, ``王阿婆`` →
-    ``王*婆``, ``王五`` → ``王*``; enough to recognise one's own card, not to identify."""
-    name = (name or "").strip()
+    ``王*婆``, ``王五`` → ``王*``; enough to recognise one's own card, not to identify.
+    Format characters (zero-width, bidirectional controls) are left out, so a name stored
+    before they were refused cannot reorder or hide what the till shows."""
+    name = "".join(ch for ch in (name or "") if unicodedata.category(ch) != "Cf").strip()
     if len(name) <= 1:
         return name
     if len(name) == 2:
@@ -216,6 +224,23 @@ def history(*, session: Session, diner_id: str) -> list[Change]:
             for c, name in rows]
 
 
+def looks_like_id_number(text: str) -> bool:
+    """Whether a search text is (or holds) a whole resident ID number, right or mistyped —
+    15 or more digits (a final X allowed), spaces and full-width digits included.  Such a
+    text never goes into a URL, a page or a LIKE pattern."""
+    plain = normalise_resident_id(text or "")
+    return bool(plain) and _ID_RUN.search(plain) is not None
+
+
+def shown_query(text: str) -> str:
+    """A search text as a page may echo it: a whole ID number masked, a text holding
+    one left out."""
+    if not looks_like_id_number(text):
+        return text
+    plain = normalise_resident_id(text)
+    return mask_resident_id(plain) if _ID_RUN.fullmatch(plain) else ""
+
+
 def search(*, session: Session, community: str | None, query: str = "", id_key: bytes | None = None,
            limit: int = 100) -> list[Diner]:
     """Diners matching ``query``: part of a name, a masked ID (``3302**********123X``, or
@@ -225,12 +250,13 @@ def search(*, session: Session, community: str | None, query: str = "", id_key: 
     if community is not None:
         q = q.where(Diner.community == community)
     text = (query or "").strip()
-    plain = "".join(text.split()).upper()
-    if len(plain) >= 15 and set(plain) <= set("0123456789X"):
+    plain = normalise_resident_id(text)
+    found = _ID_RUN.search(plain)
+    if found:
         # What looks like a whole ID number goes to the database only as its HMAC: never
         # as a LIKE pattern, which a statement log would show in clear.
         try:
-            key = pseudonym(id_key, parse_resident_id(plain).number) if id_key else None
+            key = pseudonym(id_key, parse_resident_id(found.group()).number) if id_key else None
         except ResidentIdError:
             key = None
         q = q.where(Diner.id_hmac == (key or ""))

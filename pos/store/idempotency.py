@@ -9,8 +9,10 @@ PostgreSQL holds the second insert until the first transaction ends; SQLite runs
 writer at a time).  A key sent with a different request is refused: it is a mistake,
 not a retry.
 
-The request is remembered by a keyed digest (HMAC-SHA256 with the ID key): a body may
-hold a resident ID number, and a plain hash of it could be reversed by trying numbers.
+The request is remembered by a keyed digest (HMAC-SHA256 with the ID key), of a request
+in which a resident ID number — typed, or scanned into the scan field — is already
+only its pseudonym (:meth:`pos.store.sales.SaleOrder.request`): a plain hash of a body
+holding the number could be reversed by trying numbers.
 """
 from __future__ import annotations
 

@@ -70,10 +70,11 @@ class SaleOrder:
     instant: datetime
     address: str = ""
 
-    def request(self) -> dict:
-        """What a retry must repeat exactly for the first answer to be given again."""
-        return {"lines": [list(line) for line in self.lines],
-                "credential": list(self.credential) if self.credential is not None else None,
+    def request(self, id_key: bytes) -> dict:
+        """What a retry must repeat exactly for the first answer to be given again.  A
+        resident ID number in it (either field) is only its pseudonym (``id_key``)."""
+        stand_in = credentials.stand_in(self.credential, id_key=id_key)
+        return {"lines": [list(line) for line in self.lines], "credential": list(stand_in) if stand_in else None,
                 "due_fen": self.due_fen, "tender": list(self.tender)}
 
 
@@ -101,7 +102,7 @@ def record_sale(tx: Tx, *, settings: Settings, order: SaleOrder, answer: Callabl
 
     # 1. The key first: a retry of a recorded sale gets its first answer, whatever changed since.
     moment = moment_of(order.instant, settings.canteen(canteen_id).timezone)
-    digest = idempotency.request_digest(order.request(), settings.id_key)
+    digest = idempotency.request_digest(order.request(settings.id_key), settings.id_key)
     kept = idempotency.claim(tx, user_id=cashier.id, key=order.idempotency_key, digest=digest, at=moment.sold_at)
     if kept is not None:
         return Recorded(kept, None)

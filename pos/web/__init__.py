@@ -9,7 +9,7 @@ import logging
 import os
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
@@ -21,6 +21,8 @@ from pos.recording import PlainRecorder, open_database
 from pos.web import account_pages, api, backoffice, claiming, diner, reporting, till
 from pos.web.reporting import corrections_pages
 from pos.web.api.answers import REFUSAL_EXTRAS
+from pos.web.api.schemas import ErrorOut
+from pos.web import input_policy
 from pos.web.i18n import init_i18n
 from pos.web.refusals import register_error_handlers
 from pos.web.signin import csrf, init_auth, start_page_for
@@ -42,7 +44,12 @@ def index():
 
 @health_bp.route("/healthz")
 def healthz():
-    return jsonify({"ok": True})
+    """200 while the database can be written; 503 with the reason when it cannot (the disk
+    full or read-only, the server unreachable, a writer holding it past the time limit)."""
+    problem = current_app.extensions["canteen_db"].write_problem()
+    if problem is None:
+        return jsonify({"ok": True})
+    return jsonify({"ok": False, "code": problem.code, "reason": problem.en, "reason_zh": problem.zh}), 503
 
 
 def _validation_error(e: ValidationError):
@@ -121,7 +128,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"},
                           "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
         doc_ui=False, doc_prefix="/api/v1", doc_url="/openapi.json",
-        validation_error_status=422, validation_error_callback=_validation_error,
+        # A request the models refuse answers the API's one error shape (ErrorOut), and the
+        # document says so; pos.web.api.blueprint declares it, with the other common errors,
+        # on every operation.
+        validation_error_status=422, validation_error_model=ErrorOut, validation_error_callback=_validation_error,
         instance_path=settings.instance_path, instance_relative_config=False,
     )
     app.config.update(
@@ -138,13 +148,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     app.json.ensure_ascii = False
     app.config.update(test_config)
     database = test_config.get("DATABASE") or open_database(
-        settings.database_url, writer_lock=os.environ.get(NO_WRITER_LOCK_ENV) != "1")
+        settings.database_url, writer_lock=os.environ.get(NO_WRITER_LOCK_ENV) != "1",
+        write_wait_s=settings.write_wait_seconds)
     app.extensions["canteen_db"] = database
     app.extensions["canteen_recorder"] = PlainRecorder(database, settings)
     # One connection per request (taken when first needed), before the access hook signs
     # the caller in on it.
     app.before_request(database.hold_connection)
     app.teardown_request(lambda _error: database.release_connection())
+    # The input policy (text, JSON nesting) before anything reads the request or signs anyone in.
+    input_policy.init_app(app)
 
     init_i18n(app)
     init_auth(app)

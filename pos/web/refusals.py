@@ -5,10 +5,13 @@ kind page for the browser).  Nothing below the web layer knows a status; a 500 i
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any, Callable
 
+import psycopg
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from pos.refusal import Refusal
@@ -45,12 +48,18 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
           "ticket_date_past", "ticket_other_canteen", "ticket_wrong_date", "too_many_lines", "unknown_field",
           "unknown_item", "unknown_worker_category", "voucher_expired", "voucher_revoked", "voucher_superseded",
           "weak_password", "same_password", "password_required", "entries_differ", "refund_out_of_range", "subsidy_out_of_range", "nothing_to_correct", "invalid_receipt_no",
+          # The input policy (pos.web.input_policy): text, JSON nesting, dates out of range.
+          "invalid_text", "json_too_deep", "date_out_of_range", "month_out_of_range",
           *(f"{kind}_{code}" for kind in ("voucher", "ticket") for code in TOKEN_REFUSALS),
           *(f"resident_id_{code}" for code in RESIDENT_ID_ERRORS)),
     428: ("idempotency_key_required",),
     429: ("too_many_attempts", "too_many_pin_attempts"),
-    503: ("pdf_font_missing", "database_unavailable"),
+    # Try again later: the database cannot be written or reached, or another writer holds it
+    # past the time limit (pos.db.storage_refusal); nothing was changed.
+    503: ("pdf_font_missing", "database_unavailable", "storage_unavailable", "database_busy"),
 }
+#: Seconds a client should wait before trying again (the Retry-After header), by code.
+RETRY_AFTER: dict[str, int] = {"database_busy": 2, "database_unavailable": 10, "storage_unavailable": 30}
 #: Every refusal code and the HTTP status it is answered with.
 STATUS: dict[str, int] = {code: status for status, codes in _BY_STATUS.items() for code in codes}
 UNLISTED = 422  # a code missing from the table (a test keeps the table complete)
@@ -87,9 +96,10 @@ def wants_json() -> bool:
 def answer(e: Refusal):
     """The answer to a refusal: JSON for the API, a page for the browser."""
     status = status_of(e.code)
+    headers = {"Retry-After": str(RETRY_AFTER[e.code])} if e.code in RETRY_AFTER else {}
     if wants_json():
-        return jsonify(error_body(e)), status
-    return render_template("error.html", status=status, message_zh=e.zh, message_en=e.en), status
+        return jsonify(error_body(e)), status, headers
+    return render_template("error.html", status=status, message_zh=e.zh, message_en=e.en), status, headers
 
 
 def register_error_handlers(app: Flask, *, extras: dict[type, Callable[[Any], Any]]) -> None:
@@ -97,6 +107,17 @@ def register_error_handlers(app: Flask, *, extras: dict[type, Callable[[Any], An
     refusal may carry into its JSON answer."""
     app.extensions["canteen_refusal_extras"] = extras
     app.register_error_handler(Refusal, answer)
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(sqlite3.Error)
+    @app.errorhandler(psycopg.Error)
+    def _database_error(e: Exception):
+        # A storage failure outside a transaction of pos.db (a read that cannot open the
+        # file, a server gone) is answered like one inside; anything else stays a 500.
+        refusal = current_app.extensions["canteen_db"].refusal_for(e)
+        if refusal is None:
+            raise e
+        return answer(refusal)
 
     @app.errorhandler(CSRFError)
     def _csrf(e: CSRFError):

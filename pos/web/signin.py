@@ -14,6 +14,7 @@ from pos.db import Database
 from pos.models import StaffUser
 from pos.store import staff as staff_store
 from pos.store.audit import audit
+from pos.store.diners import looks_like_id_number
 from pos.refusal import Refusal
 from pos.web.refusals import status_of, wants_json
 
@@ -133,7 +134,11 @@ def _load_from_bearer(req):
 def _unauthorized():
     if wants_json():
         raise Refusal("not_signed_in", "请先登录", "sign in first")
-    return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    # Back to the page after sign-in — without a query that holds a resident ID number,
+    # which would travel on into the login page's address and its links.
+    held = any(looks_like_id_number(value) for _, value in request.args.items(multi=True))
+    back = (request.path if held else request.full_path) if request.method == "GET" else None
+    return redirect(url_for("auth.login", next=back))
 
 
 def check_access():

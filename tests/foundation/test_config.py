@@ -64,6 +64,8 @@ MISTAKES = [
      "canteens[0].closes must be after opens (06:30), got 06:00"),
     ("opening time not a time", lambda s: s.replace('opens = "06:30"', 'opens = "half past six"', 1),
      "canteens[0].opens must be a local time HH:MM, got 'half past six'"),
+    ("no wait for a writer", lambda s: s.replace("# write_wait_seconds = 5", "write_wait_seconds = 0"),
+     "app.write_wait_seconds must be a whole number of seconds > 0, got 0"),
 ]
 
 

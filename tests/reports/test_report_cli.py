@@ -1,7 +1,7 @@
 """`canteen report daily|monthly` and `canteen close-day`: files written, one-line errors."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -67,15 +67,16 @@ def test_close_day_command_and_its_refusals(app, runner):
     r = runner.invoke(cli, args=["close-day", "--date", "2026-03-02", "--canteen", "JM01"])
     assert r.exit_code == 0, r.output
     assert "closed JM01 2026-03-02: 5 sales" in r.output and "sha256" in r.output
-    for args, message in [
-        (["close-day", "--date", "2026-03-02", "--canteen", "JM01"], "already closed"),
-        (["close-day", "--date", "2999-01-01"], "in the future"),
-        (["close-day", "--date", "02/03/2026"], "--date must be YYYY-MM-DD"),
-        (["close-day", "--date", "2026-03-02", "--canteen", "NOPE"], "unknown canteen 'NOPE'"),
-        (["close-day", "--date", "2026-03-02", "--by", "cashier"], "not an active supervisor"),
-        (["report", "monthly", "--month", "2026-13", "--out", "x.pdf"], "YYYY-MM"),
+    for args, message, status in [
+        (["close-day", "--date", "2026-03-02", "--canteen", "JM01"], "already closed", 1),
+        (["close-day", "--date", (date.today() + timedelta(days=2)).isoformat()], "in the future", 1),
+        (["close-day", "--date", "2999-01-01"], "--date must be between 2000-01-01 and", 2),
+        (["close-day", "--date", "02/03/2026"], "--date must be YYYY-MM-DD", 2),
+        (["close-day", "--date", "2026-03-02", "--canteen", "NOPE"], "unknown canteen 'NOPE'", 1),
+        (["close-day", "--date", "2026-03-02", "--by", "cashier"], "not an active supervisor", 1),
+        (["report", "monthly", "--month", "2026-13", "--out", "x.pdf"], "YYYY-MM", 2),
     ]:
         r = runner.invoke(cli, args=args)
-        assert r.exit_code == 1, (args, r.output)
+        assert r.exit_code == status, (args, r.output)
         assert message in r.output and "Traceback" not in r.output
         assert len(r.output.strip().splitlines()) == 1

@@ -1,6 +1,8 @@
-"""Hostile input: the API fuzzed with schemathesis from /api/v1/openapi.json, the HTML
-forms with hypothesis.  The only property checked is "never a server error": every answer
-is below 500 and nothing raises.
+"""Hostile input: the API fuzzed with schemathesis from /api/v1/openapi.json, on SQLite and
+on PostgreSQL, the HTML forms with hypothesis.  Never a server error: every answer is below
+500 and nothing raises.  The API's answers must also be the ones its document describes:
+a documented status, a documented content type, and a body valid against the schema
+declared for that status (schemathesis's conformance checks).
 
 Short by default (CANTEEN_FUZZ_EXAMPLES, default 20 examples per operation and
 generation mode) so `make test` stays fast; `make fuzz` runs 2000.  Each test prints the
@@ -13,6 +15,7 @@ import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
@@ -20,7 +23,7 @@ from sqlalchemy import text
 
 from pos.access import ROLES, ROUTE_ROLES, allowed
 from security.helpers import ROLE_USERS, app_from_template
-from support import DEMO_PASSWORD_SUFFIX
+from support import DEMO_PASSWORD_SUFFIX, app_on, copy_sqlite, pg_clone, pg_drop
 
 EXAMPLES = int(os.environ.get("CANTEEN_FUZZ_EXAMPLES", "20"))
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
@@ -78,20 +81,51 @@ def role_for(app, method: str, path: str) -> str | None:
 
 # --- the API, with schemathesis -------------------------------------------------------
 
-def test_fuzz_api_never_answers_a_server_error(fuzz_app, capsys):
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def api_fuzz_app(request, tmp_path_factory, demo_templates):
+    """The demo app on a fresh copy of the demo database, on each engine."""
+    tmp = tmp_path_factory.mktemp(f"api-fuzz-{request.param}")
+    if request.param == "sqlite":
+        target = tmp / "canteen.db"
+        copy_sqlite(Path(demo_templates("sqlite")), target)
+        app = app_on(f"sqlite:///{target}", tmp, WTF_CSRF_ENABLED=False)
+        yield app
+        app.extensions["canteen_db"].dispose()
+        return
+    url, name = pg_clone(demo_templates("postgres"))
+    app = app_on(url, tmp, WTF_CSRF_ENABLED=False)
+    yield app
+    app.extensions["canteen_db"].dispose()
+    pg_drop(name)
+
+
+def conformance_checks() -> list:
+    """Never a server error, and the answer is one the document describes: its status is
+    documented for the operation, its content type is the one documented for that status,
+    and its body is valid against the schema declared for it."""
+    from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
+                                     status_code_conformance)
+
+    return [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def test_fuzz_api_answers_only_what_its_document_describes(api_fuzz_app, capsys):
     import schemathesis
     from schemathesis.generation import GenerationMode
 
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", fuzz_app)
-    tokens = {role: fresh_token(fuzz_app, ROLE_USERS[role]) for role in ROLES}
+    app = api_fuzz_app
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    checks = conformance_checks()
+    tokens = {role: fresh_token(app, ROLE_USERS[role]) for role in ROLES}
     # The cashier works with an open shift, so sales get past "no open shift".
-    c = fuzz_app.test_client()
+    c = app.test_client()
     assert c.post("/api/v1/shifts", json={"opening_float_fen": 10000}, headers=tokens["cashier"]).status_code == 201
     tally = Tally()
+    engine = app.extensions["canteen_db"].engine.dialect.name
 
     for result in schema.get_all_operations():
         operation = result.ok()
-        role = role_for(fuzz_app, operation.method.upper(), operation.path)
+        role = role_for(app, operation.method.upper(), operation.path)
         name = f"{operation.method.upper()} {operation.path} as {role}"
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             @FUZZ_SETTINGS
@@ -99,23 +133,64 @@ def test_fuzz_api_never_answers_a_server_error(fuzz_app, capsys):
             def run(case):
                 headers = {**tokens[role], "Idempotency-Key": str(uuid.uuid4())} if role else {}
                 tally.tried[name] += 1
+                sent = f"<- {case.body!r:.200} path={case.path_parameters} query={case.query}"
                 try:
                     response = case.call(headers=headers)
                 except Exception as e:  # noqa: BLE001 - in TESTING mode a crash propagates: that is a finding
-                    tally.failures.append(f"{name}: {e.__class__.__name__}: {e} <- {case.body!r:.200} "
-                                          f"path={case.path_parameters} query={case.query}")
+                    tally.failures.append(f"{name}: {e.__class__.__name__}: {e} {sent}")
                     return
                 tally.statuses[response.status_code] += 1
-                if response.status_code >= 500:
-                    tally.failures.append(f"{name}: {response.status_code} <- {case.body!r:.200} "
-                                          f"path={case.path_parameters} query={case.query}")
+                try:
+                    case.validate_response(response, checks=checks, headers=headers)
+                except BaseExceptionGroup as group:  # schemathesis's FailureGroup: one per failed check
+                    for failure in group.exceptions:
+                        message = " ".join(str(getattr(failure, "message", failure)).split())
+                        tally.failures.append(f"{name} [{response.status_code}]: {getattr(failure, 'title', '')}: "
+                                              f"{message:.400} {sent}")
+                except AssertionError as e:  # a single failed check
+                    tally.failures.append(f"{name} [{response.status_code}]: {' '.join(str(e).split()):.400} {sent}")
                 if response.status_code == 401 and role:
-                    tokens[role] = fresh_token(fuzz_app, ROLE_USERS[role])  # the fuzzer revoked it
+                    tokens[role] = fresh_token(app, ROLE_USERS[role])  # the fuzzer revoked it
 
             run()
     with capsys.disabled():
-        print("\n" + tally.report(f"API fuzz ({EXAMPLES} examples per operation and mode)"))
+        print("\n" + tally.report(f"API fuzz on {engine} with the conformance checks "
+                                  f"({EXAMPLES} examples per operation and mode)"))
     assert not tally.failures, "\n".join(tally.failures[:SHOW_FAILURES])
+
+
+def test_the_conformance_checks_refuse_an_answer_the_document_does_not_describe(sqlite_app):
+    """The checks have teeth: a real answer passes; the same answer with an undocumented
+    status, another content type, a member its schema does not declare, or a 500, does not."""
+    import schemathesis
+
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", sqlite_app)
+    case = schema["/api/v1/menu"]["GET"].Case()
+    headers = fresh_token(sqlite_app, ROLE_USERS["cashier"])
+    checks = conformance_checks()
+
+    real = case.call(headers=headers)
+    assert real.status_code == 200, real.content
+
+    def failures(status: int = 200, content_type: str = "application/json", content: bytes = real.content) -> list[str]:
+        """The titles of the failed checks for the real answer with these changes."""
+        headers_out = {**real.headers, "content-type": [content_type]}
+        response = schemathesis.Response(status_code=status, headers=headers_out, content=content,
+                                         request=real.request, elapsed=real.elapsed, verify=real.verify)
+        try:
+            case.validate_response(response, checks=checks, headers=headers)
+        except BaseExceptionGroup as group:
+            return [f.title for f in group.exceptions]
+        except AssertionError as e:
+            return [getattr(e, "title", str(e))]
+        return []
+
+    assert failures() == []
+    assert failures(status=418) == ["Undocumented status code"]
+    assert failures(content_type="text/html; charset=utf-8") == ["Undocumented Content-Type"]
+    assert failures(content=real.content.replace(b'{"canteen"', b'{"surprise":1,"canteen"', 1)) == [
+        "Response violates schema"]
+    assert "Server error" in failures(status=500)
 
 
 # --- the HTML forms, with hypothesis ----------------------------------------------------

@@ -4,6 +4,13 @@ cashier, validates against the schema found in the document served at
 /api/v1/openapi.json (not against the pydantic models themselves: the document is what a
 tablet or a client generator reads).  Refusals validate against the declared error schema.
 
+Beyond the till, every operation of the document must declare each status it really
+answers: the errors any operation may give (400, 401, 403, 413, 422, 503) with the one error
+schema, and real refusals of every operation (not signed in, a role that may not, a field
+it does not know, a body over the limit, no such record, an unknown canteen, too many
+wrong passwords) answer a status the operation declares, in the declared content type,
+valid against the declared schema.
+
 The validator is jsonschema_rs (in the test extras); ``$ref``s resolve against the whole
 document.
 """
@@ -11,10 +18,16 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date, timedelta
+from pathlib import Path
 from urllib.parse import quote
 
 import jsonschema_rs
 import pytest
+
+from pos.access import ROLES, allowed
+from security.helpers import ROLE_USERS
+from support import api_token
 
 DOC_URL = "/api/v1/openapi.json"
 DOC_URI = "urn:canteen:openapi"  # the name the document goes by in the validator's registry
@@ -87,6 +100,23 @@ class Document:
         _, pointer = self.declared(method, path, status)
         return [f"{method} {path} {status}: at /{'/'.join(map(str, e.instance_path))}: {e.message}"
                 for e in self.validator(pointer).iter_errors(answer)]
+
+    def answer_problems(self, method: str, path: str, response) -> list[str]:
+        """What is wrong with a real answer, whatever its status: a status the operation does
+        not declare, a content type other than the one declared for that status, a body the
+        declared schema refuses."""
+        operation = self.doc["paths"][path][method.lower()]
+        status = str(response.status_code)
+        declared = operation.get("responses", {}).get(status)
+        if declared is None:
+            return [f"{method} {path} answered {status}, which it does not declare "
+                    f"(it declares {', '.join(sorted(operation.get('responses', {})))}): {response.get_data()[:200]!r}"]
+        content = declared.get("content", {})
+        if response.mimetype not in content:
+            return [f"{method} {path} answered {status} as {response.mimetype}; it declares {sorted(content)}"]
+        if response.mimetype != "application/json":
+            return []
+        return self.problems(method, path, int(status), response.get_json())
 
     def component_problems(self, name: str, value) -> list[str]:
         validator = self.validator(json_pointer("components", "schemas", name))
@@ -269,3 +299,182 @@ def test_refusals_validate_against_the_declared_error_schema(client, till, docum
     open_again = client.post("/api/v1/shifts", json={"opening_float_fen": 100}, headers=till.headers)
     already = _refusal(document, "POST", "/api/v1/shifts", open_again, 409, "shift_already_open")
     assert document.component_problems("ShiftOut", already["shift"]) == []
+
+
+# -- every operation: the statuses it really answers are the ones it declares ---------------------
+
+#: The errors any operation may give, declared once for all (pos/web/api/blueprint.py).
+COMMON_STATUSES = ("400", "401", "403", "413", "422", "503")
+ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorOut"}
+
+
+def operations(doc: dict) -> list[tuple[str, str, dict]]:
+    """(method, path, operation) of every operation in the document."""
+    return [(method.upper(), path, op) for path, ops in doc["paths"].items() for method, op in ops.items()]
+
+
+@pytest.fixture
+def sqlite_document(sqlite_app) -> Document:
+    r = sqlite_app.test_client().get(DOC_URL)
+    assert r.status_code == 200, r.status_code
+    return Document(r.get_json())
+
+
+def test_every_operation_declares_the_common_errors_with_the_error_schema(sqlite_document):
+    """Every operation declares the errors any operation may give; every error it declares
+    is the one error shape (``{"error": {...}}``, never a list of validation errors) and
+    every answer it declares has a body."""
+    doc = sqlite_document.doc
+    wrong = []
+    for method, path, op in operations(doc):
+        responses = op.get("responses", {})
+        if missing := [status for status in COMMON_STATUSES if status not in responses]:
+            wrong.append(f"{method} {path}: declares no {', '.join(missing)}")
+        for status, response in responses.items():
+            content = response.get("content")
+            if not content:
+                wrong.append(f"{method} {path} {status}: declared without a body (responses={{{status}: None}}?)")
+            elif int(status) >= 400 and content != {"application/json": {"schema": ERROR_SCHEMA}}:
+                wrong.append(f"{method} {path} {status}: not the error schema: {content}")
+    assert "ValidationErrorModel" not in doc["components"]["schemas"]
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_an_undeclared_status_fails_the_check(sqlite_document):
+    """The check has teeth: a status the operation does not declare, a declared status in
+    another content type, or a 422 in another shape, does not pass; a declared refusal does."""
+    from flask import Response
+
+    error = '{"error": {"code": "unknown_sale", "message": "没有这笔销售 / no such sale", ' \
+            '"message_zh": "没有这笔销售", "message_en": "no such sale"}}'
+    sale = ("GET", "/api/v1/sales/{sale_id}")
+    assert sqlite_document.answer_problems(*sale, Response(error, status=404, mimetype="application/json")) == []
+    assert sqlite_document.answer_problems(*sale, Response(error, status=418, mimetype="application/json")) != []
+    assert sqlite_document.answer_problems(*sale, Response(error, status=429, mimetype="application/json")) != []
+    assert sqlite_document.answer_problems(*sale, Response("<p>no</p>", status=404, mimetype="text/html")) != []
+    assert sqlite_document.answer_problems(*sale, Response('[{"loc": ["body"], "msg": "x", "type": "y"}]',
+                                                           status=422, mimetype="application/json")) != []
+
+
+class Answers:
+    """Real answers of any operation checked against the document: each must be declared
+    (status, content type, schema), and each probe must get the status it is after (or it
+    proves nothing)."""
+
+    def __init__(self, document: Document):
+        self.document = document
+        self.problems: list[str] = []
+        self.statuses: set[int] = set()
+
+    def __call__(self, method: str, path: str, response, expect: int) -> None:
+        self.statuses.add(response.status_code)
+        if response.status_code != expect:
+            self.problems.append(f"{method} {path}: expected {expect}, answered {response.status_code} "
+                                 f"{response.get_data()[:200]!r}")
+        self.problems += self.document.answer_problems(method, path, response)
+
+
+def endpoint_of(app, method: str, path: str) -> str:
+    endpoint, _ = app.url_map.bind("localhost").match(re.sub(r"\{[^}]+\}", "nope", path), method=method)
+    return endpoint
+
+
+def test_every_operation_declares_the_refusals_it_really_gives(sqlite_app, sqlite_document):
+    """Each operation called anonymously (401), by a role that may not (403), with a member
+    it does not know or a body that is not JSON (422: there is no 415), with a body over the
+    limit (413), for a record that does not exist (404); the operations naming a canteen,
+    with one that does not exist (404); the sign-in with wrong passwords until it is
+    throttled (401, then 429); a signed-in page's API call without its CSRF token (400); a
+    day close and the PDFs (201, 200).  Every answer is one its operation declares."""
+    from pos.clock import business_date
+
+    app = sqlite_app
+    client = app.test_client()
+    tokens = {role: api_token(client, ROLE_USERS[role]) for role in ROLES}
+    check = Answers(sqlite_document)
+
+    for method, path, op in operations(sqlite_document.doc):
+        url = re.sub(r"\{[^}]+\}", "nope", path)
+        endpoint = endpoint_of(app, method, path)
+        may = [role for role in ROLES if allowed(endpoint, role)]
+        may_not = [role for role in ROLES if not allowed(endpoint, role)]
+        takes_body = "requestBody" in op
+
+        def call(role: str | None, **kw):
+            headers = {**(tokens[role] if role else {}), "Idempotency-Key": str(uuid.uuid4())}
+            if takes_body and "data" not in kw:
+                kw.setdefault("json", {})
+            return client.open(url, method=method, headers=headers, **kw)
+
+        if {} not in op.get("security", [{}]):  # {}: no credentials needed (the sign-in)
+            check(method, path, call(None), 401)
+        if may_not:
+            check(method, path, call(may_not[0]), 403)
+        if takes_body:
+            check(method, path, call(may[0], json={"unexpected": 1}), 422)
+            check(method, path, call(may[0], data="opening_float_fen=1", content_type="text/plain"), 422)  # not JSON
+            check(method, path, call(may[0], data=b'"' + b"x" * (1024 * 1024) + b'"', content_type="application/json"),
+                  413)
+        elif "{" in path:
+            check(method, path, call(may[0]), 404)
+
+    # A canteen that does not exist, named by an admin.
+    admin = tokens["admin"]
+    today = business_date(app.config["CANTEEN"].default_canteen.timezone).isoformat()
+    check("GET", "/api/v1/claims", client.get("/api/v1/claims?canteen=NOPE", headers=admin), 404)
+    check("GET", "/api/v1/tickets/sheet.pdf",
+          client.get(f"/api/v1/tickets/sheet.pdf?business_date={today}&canteen=NOPE", headers=admin), 404)
+    for path, body in (("/api/v1/day-close", {"business_date": today, "canteen": "NOPE"}),
+                       ("/api/v1/tickets", {"business_date": today, "canteen": "NOPE"}),
+                       ("/api/v1/menu/items", {"name": "例汤", "price_fen": 300, "category": "汤", "canteen": "NOPE"})):
+        check("POST", path, client.post(path, json=body, headers=admin), 404)
+
+    # Wrong passwords from one address until the sign-in is throttled.
+    guesser = app.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "10.99.0.1"
+    limit = app.config["CANTEEN"].security.login_max_failures
+    for attempt in range(limit + 1):
+        r = guesser.post("/api/v1/auth/token", json={"username": "cashier", "password": f"wrong-{attempt}"})
+        check("POST", "/api/v1/auth/token", r, 401 if attempt < limit else 429)
+
+    # A browser signed in with its session cookie calls the API without the page's CSRF token.
+    browser = app.test_client()
+    form = browser.get("/login").get_data(as_text=True)
+    csrf_token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
+    assert csrf_token, "no CSRF token on the sign-in page"
+    signed_in = browser.post("/login", data={"username": "cashier", "password": "cashier-demo-pass",
+                                             "csrf_token": csrf_token.group(1)})
+    assert signed_in.status_code == 302, signed_in.status_code
+    check("POST", "/api/v1/shifts", browser.post("/api/v1/shifts", json={"opening_float_fen": 0}), 400)
+
+    # Answers beyond the till's: a day close, the PDFs.
+    yesterday = (date.fromisoformat(today) - timedelta(days=1)).isoformat()
+    check("POST", "/api/v1/day-close",
+          client.post("/api/v1/day-close", json={"business_date": yesterday}, headers=tokens["supervisor"]), 201)
+    check("GET", "/api/v1/vouchers/cards.pdf", client.get("/api/v1/vouchers/cards.pdf", headers=admin), 200)
+    check("GET", "/api/v1/tickets/sheet.pdf",
+          client.get(f"/api/v1/tickets/sheet.pdf?business_date={today}", headers=admin), 200)
+
+    assert check.problems == [], "answers the OpenAPI document does not describe (or probes that missed):\n" + \
+        "\n".join(check.problems)
+    assert check.statuses >= {400, 401, 403, 404, 413, 422, 429}
+
+
+def test_a_database_that_cannot_be_written_answers_a_declared_503(sqlite_app, sqlite_document, tmp_path):
+    """On a database opened read-only, the sign-in and a shift's opening answer 503, as the
+    document declares (the storage refusal, with the error schema)."""
+    from support import app_on, copy_sqlite
+
+    token = api_token(sqlite_app.test_client(), ROLE_USERS["cashier"])
+    source = sqlite_app.config["CANTEEN"].database_url.removeprefix("sqlite:///")
+    copy_sqlite(Path(source), tmp_path / "read-only.db")
+    read_only = app_on(f"sqlite:///file:{tmp_path / 'read-only.db'}?mode=ro&uri=true", tmp_path / "read-only")
+    try:
+        client = read_only.test_client()
+        check = Answers(sqlite_document)
+        check("POST", "/api/v1/auth/token",
+              client.post("/api/v1/auth/token", json={"username": "cashier", "password": "cashier-demo-pass"}), 503)
+        check("POST", "/api/v1/shifts", client.post("/api/v1/shifts", json={"opening_float_fen": 0}, headers=token), 503)
+        assert check.problems == [], "\n".join(check.problems)
+    finally:
+        read_only.extensions["canteen_db"].dispose()

@@ -23,6 +23,7 @@ from pos.store.credentials import id_number, ticket, voucher
 from pos.store.credentials.credential import Credential, CredentialRequest  # noqa: F401  (the package's types)
 from pos.refusal import Refusal
 from pos.tx import Tx
+from subsidies.resident_id import pseudonym
 
 #: The kinds, in the order they are asked.
 KINDS = (voucher, ticket, id_number)
@@ -40,6 +41,20 @@ def resolve(tx: Tx, *, settings: Settings, request: CredentialRequest | None, to
     if request.id_number is not None:
         return id_number.look_up(tx, request.id_number, settings=settings, today=today, canteen_id=canteen_id)
     return resolve_scan(tx, settings=settings, text=request.scan or "", today=today, canteen_id=canteen_id)
+
+
+def stand_in(request: CredentialRequest | None, *, id_key: bytes) -> tuple[str, str] | None:
+    """The credential as a kept digest of a request may see it: a resident ID number,
+    typed on the keypad or scanned into the scan field (right or mistyped), replaced by
+    its keyed pseudonym; any other scan as it is."""
+    if request is None:
+        return None
+    if request.id_number is not None:
+        return (id_number.NAME, pseudonym(id_key, request.id_number))
+    text = (request.scan or "").strip()
+    if id_number.looks_like(text):
+        return (id_number.NAME, pseudonym(id_key, text))
+    return ("scan", text)
 
 
 def resolve_scan(tx: Tx, *, settings: Settings, text: str, today: date, canteen_id: str) -> Credential:

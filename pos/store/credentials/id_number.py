@@ -26,9 +26,14 @@ NAMES = Names("身份证", "resident ID")
 _ID_LIKE = re.compile(r"^[0-9]{14,17}[0-9X]$")
 
 
+def looks_like(text: str) -> bool:
+    """Whether the text looks like a resident ID number (right or mistyped)."""
+    return _ID_LIKE.match(normalise_resident_id(text)) is not None
+
+
 def recognise(text: str, *, settings: Settings) -> str | None:
     """The text, when it looks like a resident ID number (right or mistyped)."""
-    return text if _ID_LIKE.match(normalise_resident_id(text)) else None
+    return text if looks_like(text) else None
 
 
 def look_up(tx: Tx, found: str, *, settings: Settings, today: date, canteen_id: str) -> Credential:

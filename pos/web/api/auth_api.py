@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 from pos.store import staff as staff_store
 from pos.store.audit import audit
 from pos.refusal import Refusal
-from pos.web.api.blueprint import api
-from pos.web.api.schemas import ErrorOut, Strict
+from pos.web.api.blueprint import THROTTLED, api
+from pos.web.api.schemas import Strict
 from pos.web.signin import client_address, db, settings
 
 
@@ -29,7 +29,9 @@ class TokenOut(Strict):
                     "password_change_required")
 
 
-@api.post("/auth/token", security=[], responses={200: TokenOut, 401: ErrorOut, 429: ErrorOut})
+# security=[{}]: no credentials needed (the blueprint's bearer/session schemes are added as
+# alternatives to it; an empty list would leave them as the only ones).
+@api.post("/auth/token", security=[{}], responses={200: TokenOut, **THROTTLED})
 def auth_token(body: TokenIn):
     """Exchange a username and password for a bearer token (Authorization: Bearer …)."""
     security = settings().security
@@ -51,7 +53,7 @@ class RevokedOut(BaseModel):
     revoked: bool
 
 
-@api.post("/auth/token/revoke", responses={200: RevokedOut, 400: ErrorOut, 401: ErrorOut})
+@api.post("/auth/token/revoke", responses={200: RevokedOut})
 def auth_token_revoke():
     """Revoke the bearer token this request carries (sign out a scripted client)."""
     header = request.headers.get("Authorization", "")
@@ -82,8 +84,7 @@ def current_credential() -> str | None:
     return sid if isinstance(sid, str) else None
 
 
-@api.post("/auth/password", responses={200: PasswordChangedOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut,
-                                       429: ErrorOut})
+@api.post("/auth/password", responses={200: PasswordChangedOut, **THROTTLED})
 def auth_password(body: PasswordIn):
     """Change your own password.  The current password is checked like a sign-in (wrong:
     403 ``wrong_password``; too many wrong: 429).  The new one needs 8 characters and must

@@ -26,6 +26,7 @@ from pos.store import claims as claims_store
 from pos.web.api.answers import Out
 from pos.web.api.blueprint import ERRORS, api
 from pos.web.api.schemas import Parameters, Strict
+from pos.web.input_policy import check_day, check_month
 from pos.web.signin import canteen_named, client_address, db, settings, visible_canteens
 from reports.claim_queries import parse_month
 
@@ -125,9 +126,10 @@ def _json(model) -> Response:
 def month_of(text: str) -> date:
     """``YYYY-MM`` → its first day, or ``bad_month``."""
     try:
-        return parse_month(text)
+        month = parse_month(text)
     except ValueError as e:
         raise Refusal("bad_month", "月份格式应为 YYYY-MM", str(e)) from None
+    return check_month(month)
 
 
 def visible_claim(claim_id: str) -> claims_store.ClaimRecord:
@@ -209,6 +211,7 @@ def claim_payment(path: ClaimPath, body: PaymentIn):
         paid_on = date.fromisoformat(body.paid_on)
     except ValueError:
         raise Refusal("bad_date", "日期格式应为 YYYY-MM-DD", f"not a date: {body.paid_on!r}") from None
+    check_day(paid_on, "paid_on")
     tz = settings().canteen(claim.canteens[0]).timezone
     with db().transaction() as s:
         claim = claims_store.record_payment(session=s, claim_id=path.claim_id, actor=current_user,

@@ -20,8 +20,9 @@ from pos.refusal import Refusal
 from pos.store import corrections, sale_views
 from pos.store.corrections import CorrectionView
 from pos.web.api.answers import Out
-from pos.web.api.blueprint import ERRORS, api
+from pos.web.api.blueprint import ERRORS, THROTTLED, api
 from pos.web.api.schemas import Strict
+from pos.web.input_policy import check_day
 from pos.web.api.till_api import _approver
 from pos.web.signin import canteen_named, client_address, db, require_canteen, settings
 
@@ -100,6 +101,7 @@ def _sale(body: CorrectionIn) -> tuple[str, str]:
         day = date.fromisoformat(body.business_date)
     except ValueError:
         raise Refusal("invalid_business_date", "日期无效", f"not a date: {body.business_date!r}") from None
+    check_day(day, "business_date")
     with db().session() as s:
         return corrections.find_sale(session=s, canteen_id=canteen, business_date=day,
                                      receipt_no=body.receipt_no), canteen
@@ -116,7 +118,7 @@ def approving(body, canteen_id: str):
     return _approver(body, canteen_id)
 
 
-@api.post("/corrections", responses={201: CorrectionOut, **ERRORS})
+@api.post("/corrections", responses={201: CorrectionOut, **ERRORS, **THROTTLED})
 def corrections_book(body: CorrectionIn):
     """Book a correction of a closed day's sale, approved by a second person's PIN.  It
     lands on today's business date (today's report, this month's claim adjustments)."""

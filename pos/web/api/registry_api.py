@@ -23,8 +23,8 @@ from pos.store import tokens
 from pos.store import vouchers as vstore
 from pos.store.audit import audit
 from pos.refusal import Refusal
-from pos.web.api.blueprint import api
-from pos.web.api.schemas import ErrorOut, Parameters, Strict
+from pos.web.api.blueprint import ERRORS, api, pdf
+from pos.web.api.schemas import Parameters, Strict
 from pos.web import printing
 from pos.web.signin import canteen_named, client_address, db, scope, settings
 from subsidies.vocabulary import WORKER_CATEGORIES
@@ -113,7 +113,7 @@ def _diner_out(diner, voucher: dict | None = None) -> dict:
             "suspended": diner.suspended, "voucher": voucher}
 
 
-@api.post("/diners", responses={201: DinerOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut})
+@api.post("/diners", responses={201: DinerOut, **ERRORS})
 def diners_create(body: DinerIn):
     """Register a diner (registrar, admin).  The ID number is validated by the rules engine
     and kept only as its HMAC, a masked form and the date of birth."""
@@ -146,7 +146,7 @@ def diners_create(body: DinerIn):
     return jsonify(out), 201
 
 
-@api.post("/diners/<diner_id>/vouchers", responses={201: VoucherOut, 404: ErrorOut, 409: ErrorOut})
+@api.post("/diners/<diner_id>/vouchers", responses={201: VoucherOut, **ERRORS})
 def diner_vouchers_issue(path: DinerPath):
     """Issue a voucher to a diner (registrar, admin); their previous active voucher is superseded."""
     with db().transaction() as s:
@@ -159,7 +159,7 @@ def diner_vouchers_issue(path: DinerPath):
     return jsonify(out), 201
 
 
-@api.post("/vouchers/<voucher_id>/revoke", responses={200: VoucherOut, 404: ErrorOut, 409: ErrorOut})
+@api.post("/vouchers/<voucher_id>/revoke", responses={200: VoucherOut, **ERRORS})
 def voucher_revoke(path: VoucherPath):
     """Revoke an active voucher (registrar, admin): it is refused at every till from now on."""
     with db().transaction() as s:
@@ -177,7 +177,7 @@ class CardsQuery(Parameters):
     diner: Optional[list[str]] = Field(default=None, description="diner ids (repeatable); default: every active voucher you may see")
 
 
-@api.get("/vouchers/cards.pdf", responses={200: None, 409: ErrorOut})
+@api.get("/vouchers/cards.pdf", responses={200: pdf("the voucher cards, 10 an A4 page"), **ERRORS})
 def voucher_cards_pdf(query: CardsQuery):
     """The voucher cards as an A4 PDF (10 a page, cut marks)."""
     return printing.pdf_response(printing.voucher_cards_pdf(community=_diner_scope(), diner_ids=query.diner),
@@ -217,7 +217,7 @@ class SheetQuery(Parameters):
     canteen: Optional[str] = Field(default=None, max_length=40)
 
 
-@api.post("/tickets", responses={201: TicketsOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut})
+@api.post("/tickets", responses={201: TicketsOut, **ERRORS})
 def tickets_create(body: TicketsIn):
     """Make one-time free-meal tickets for one business date (registrar, supervisor, admin)."""
     canteen = canteen_named(body.canteen).code
@@ -233,7 +233,7 @@ def tickets_create(body: TicketsIn):
                     "tickets": tickets, "sheet_pdf": sheet}), 201
 
 
-@api.get("/tickets/sheet.pdf", responses={200: None, 403: ErrorOut, 409: ErrorOut})
+@api.get("/tickets/sheet.pdf", responses={200: pdf("the tickets of the date, an A4 sheet"), **ERRORS})
 def tickets_sheet_pdf(query: SheetQuery):
     """Every ticket of the date at the canteen, as an A4 PDF sheet."""
     canteen = canteen_named(query.canteen)
@@ -286,7 +286,7 @@ def _item_out(item) -> dict:
             "available": item.available, "sort_order": item.sort_order}
 
 
-@api.post("/menu/items", responses={201: MenuItemOut, 409: ErrorOut, 422: ErrorOut})
+@api.post("/menu/items", responses={201: MenuItemOut, **ERRORS})
 def menu_item_create(body: MenuItemIn):
     """Add a dish (admin).  Prices are integer fen."""
     canteen = canteen_named(body.canteen).code
@@ -299,7 +299,7 @@ def menu_item_create(body: MenuItemIn):
     return jsonify(out), 201
 
 
-@api.patch("/menu/items/<item_id>", responses={200: MenuItemOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
+@api.patch("/menu/items/<item_id>", responses={200: MenuItemOut, **ERRORS})
 def menu_item_update(path: ItemPath, body: MenuItemPatch):
     """Change a dish (admin).  Past sales keep the name and price they were sold at."""
     changes = body.model_dump(exclude_unset=True)

@@ -15,8 +15,10 @@ from pydantic import Field
 from pos.clock import now_utc
 from pos.store.day_close import close_day
 from pos.refusal import Refusal
+from pos.web.api.answers import Out
 from pos.web.api.blueprint import ERRORS, api
 from pos.web.api.schemas import Strict
+from pos.web.input_policy import check_day
 from pos.web.signin import canteen_named, client_address, db, settings
 
 
@@ -26,7 +28,39 @@ class DayCloseIn(Strict):
                                 description="canteen code (default: the caller's canteen)")
 
 
-@api.post("/day-close", responses={201: None, **ERRORS})
+class DayTotalsOut(Out):
+    sales: int
+    gross_fen: int
+    subsidy_fen: int
+    due_fen: int
+    voided_sales: int
+
+
+class DayCheckOut(Out):
+    code: str
+    ok: bool
+    label_zh: str
+    label_en: str
+    detail_zh: str
+    detail_en: str
+
+
+class DayCloseOut(Out):
+    """The stored close: where it sits in the ledger's hash chain, the SHA-256 of the day's
+    report data, the day's totals in fen and the edit checks."""
+
+    canteen: str
+    business_date: str
+    closed_at: str
+    closed_by: str
+    chain_seq: int
+    chain_head: str
+    report_sha256: str
+    totals: DayTotalsOut
+    checks: list[DayCheckOut]
+
+
+@api.post("/day-close", responses={201: DayCloseOut, **ERRORS})
 def reports_day_close(body: DayCloseIn):
     """Close a business date (supervisor of the canteen, or admin).  Afterwards no sale or
     void for that date is accepted."""
@@ -35,6 +69,7 @@ def reports_day_close(body: DayCloseIn):
         day = date.fromisoformat(body.business_date)
     except ValueError:
         raise Refusal("invalid_business_date", "日期无效", f"not a date: {body.business_date!r}") from None
+    check_day(day, "business_date")
     with db().transaction() as s:
         report = close_day(session=s, settings=settings(), canteen_id=code, business_date=day, actor=current_user,
                            now=now_utc(), address=client_address())

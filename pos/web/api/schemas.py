@@ -1,12 +1,60 @@
 """Shared pydantic pieces of the API."""
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from functools import lru_cache
+from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, ValidatorFunctionWrapHandler, field_validator
+from pydantic_core import PydanticCustomError
+
+from pos.web import input_policy
 
 
-class Strict(BaseModel):
+@lru_cache(maxsize=None)
+def _is_mapping(model: type[BaseModel], field: str) -> bool:
+    """Whether the field is a mapping of text (a nested model's dict cleans its own fields)."""
+    annotation = model.model_fields[field].annotation
+    return get_origin(annotation) is dict or any(get_origin(a) is dict for a in get_args(annotation))
+
+
+def _policed_text(value: Any, kind: str, mapping: bool) -> Any:
+    """A field's raw value with its text cleaned by the input policy: a string, the strings
+    of a list, the keys and values of a mapping field."""
+    if isinstance(value, str):
+        return input_policy.clean(value, kind)
+    if isinstance(value, list):
+        return [input_policy.clean(v, kind) if isinstance(v, str) else v for v in value]
+    if mapping and isinstance(value, dict):
+        return {input_policy.clean(k, input_policy.LINE) if isinstance(k, str) else k:
+                input_policy.clean(v, kind) if isinstance(v, str) else v for k, v in value.items()}
+    return value
+
+
+class Policed(BaseModel):
+    """Every request model: its text goes through the input policy (pos.web.input_policy:
+    NFC, no control characters, names with a visible character) and its dates lie in the
+    accepted range; a refusal is a field's validation error (422, the field named)."""
+
+    @field_validator("*", mode="wrap")
+    @classmethod
+    def _input_policy(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        try:
+            field = info.field_name or ""
+            mapping = isinstance(value, dict) and _is_mapping(cls, field)
+            value = _policed_text(value, input_policy.kind_of(field), mapping)
+        except input_policy.TextProblem as e:
+            raise PydanticCustomError(e.code, e.en) from None
+        value = handler(value)
+        if isinstance(value, date):
+            first, last = input_policy.day_range()
+            if not first <= value <= last:
+                raise PydanticCustomError("date_out_of_range",
+                                          f"must be between {first.isoformat()} and {last.isoformat()}")
+        return value
+
+
+class Strict(Policed):
     """Request bodies refuse unknown fields and never coerce types (a "3" is not 3)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -29,7 +77,7 @@ class ErrorOut(BaseModel):
     error: ErrorDetail
 
 
-class Parameters(BaseModel):
+class Parameters(Policed):
     """Header and query-string models.  The OpenAPI layer asks such a model for its JSON
     schema on every request it validates; a model never changes once defined, so the
     plain call (no arguments) is worked out once per class.  The document's own call,

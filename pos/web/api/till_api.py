@@ -27,8 +27,8 @@ from pos.store.sales import Actor, SaleOrder, TenderRequest, void_sale
 from pos.web.api.answers import (CurrentShiftOut, LookupOut, MenuOut, QuotaOut, QuoteOut, SaleOut, SalesOut,
                                  ShiftOut, credential_out, decision_out, free_meals_out, menu_out, quote_out, sale_out,
                                  shift_out)
-from pos.web.api.blueprint import ERRORS, api
-from pos.web.api.schemas import ErrorOut, Parameters, Strict
+from pos.web.api.blueprint import ERRORS, THROTTLED, api, refusal
+from pos.web.api.schemas import Parameters, Strict
 from pos.web.signin import client_address, db, require_canteen, settings, user_canteen
 from subsidies.vocabulary import TENDERS
 
@@ -168,7 +168,8 @@ def _sale_answer(sale) -> Answer:
     return Answer(201, sale_out(sale).model_dump_json())
 
 
-@api.post("/sales", responses={201: SaleOut, **ERRORS, 428: ErrorOut})
+@api.post("/sales", responses={201: SaleOut, **ERRORS,
+                               428: refusal("No Idempotency-Key header (idempotency_key_required).")})
 def till_sale_create(body: SaleIn, header: SaleHeaders):
     """Record a sale.  Needs an ``Idempotency-Key`` header (the tablet makes it before the
     first try and reuses it on every retry): the same key and body answer the first
@@ -232,7 +233,7 @@ def _approver(body: VoidIn, canteen_id: str):
     return approver
 
 
-@api.post("/sales/<sale_id>/void", responses={200: SaleOut, **ERRORS})
+@api.post("/sales/<sale_id>/void", responses={200: SaleOut, **ERRORS, **THROTTLED})
 def till_sale_void(path: SalePath, body: VoidIn):
     """Void a sale of an open business date, approved by a supervisor (PIN, or their own
     bearer token): reverses the subsidy and gives the free-meal slot back."""

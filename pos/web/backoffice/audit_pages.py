@@ -18,6 +18,7 @@ from pos.refusal import Refusal
 from pos.store.audit_log import AuditFilter, LoggedAction, read_audit_log
 from pos.web.backoffice.common import bp, canteen_named, message, scope, settings, visible_canteens
 from pos.web.i18n import gettext as _, named, role_name
+from pos.web.input_policy import check_day
 from pos.web.refusals import status_of
 from pos.web.signin import db
 from subsidies.money import yuan
@@ -96,10 +97,11 @@ def _date_arg(name: str, label_zh: str, label_en: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise Refusal("bad_date", f"{label_zh}格式应为 YYYY-MM-DD，例如 2026-03-01",
                       f"{label_en} must be YYYY-MM-DD, e.g. 2026-03-01; got {text!r}") from None
+    return check_day(day, name)
 
 
 def _filters() -> AuditFilter:

@@ -14,15 +14,17 @@ from pos.refusal import Refusal
 from pos.web.backoffice.common import (audit_here, bp, canteen_named, chosen_canteen, diner_scope, done, message,
                                        settings, today, visible_canteens)
 from pos.web.printing import pdf_response, qr_address, ticket_sheet_pdf, voucher_cards_pdf
+from pos.web.input_policy import check_day
 from pos.web.refusals import status_of
 from pos.web.signin import db
 
 
 def parse_day(text: str | None) -> date:
     try:
-        return date.fromisoformat((text or "").strip())
+        day = date.fromisoformat((text or "").strip())
     except ValueError:
         raise Refusal("invalid_business_date", "日期格式应为 YYYY-MM-DD", "business_date must be YYYY-MM-DD") from None
+    return check_day(day, "business_date")
 
 
 @bp.route("/cards.pdf")

@@ -46,6 +46,11 @@ def diners():
     """List and search: a name, a masked ID or its first/last four, a voucher code, or a
     full ID number (posted, so it never lands in a URL or an access log)."""
     query = (request.form.get("q") if request.method == "POST" else request.args.get("q")) or ""
+    if request.method == "GET" and dstore.looks_like_id_number(query):
+        # Typed into the address bar or followed from an old link: not searched, not echoed,
+        # and the address the browser is sent on holds no number.
+        done("为保护个人信息，身份证号请在搜索框中输入后点“搜索”，不要放在网址里")
+        return redirect(url_for("backoffice.diners"), 303)
     with db().session() as s:
         rows = dstore.search(session=s, community=diner_scope(), query=query, id_key=settings().id_key)
         active = {v.diner_id: v for v in s.exec(
@@ -55,9 +60,9 @@ def diners():
     policy = settings().policy.in_force_or_none(day)
     bands = {d.id: band(policy, today=day, birth_date=d.birth_date, worker_category=d.worker_category,
                         worker_verified=d.worker_verified_by is not None, resident=d.resident) for d in rows}
-    # A full ID number typed into the search box is not echoed back into the page.
-    shown_query = "" if len("".join(query.split())) == 18 and query.strip()[:17].isdigit() else query
-    return render_template("backoffice/diners.html", diners=rows, active=active, bands=bands, q=shown_query,
+    # A full ID number typed into the search box is echoed back into the page masked.
+    return render_template("backoffice/diners.html", diners=rows, active=active, bands=bands,
+                           q=dstore.shown_query(query),
                            searched=bool(query.strip()), qr=printing.qr_address(settings(), "v"))
 
 

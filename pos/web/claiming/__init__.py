@@ -18,6 +18,7 @@ from pos.refusal import Refusal
 from pos.store import claims as claims_store
 from pos.web.api.claims_api import default_scope, month_of, visible_claim
 from pos.web.i18n import current_language
+from pos.web.input_policy import check_day
 from pos.web.refusals import status_of
 from pos.web.reporting import download, font_or_503
 from pos.web.signin import client_address, db, settings, visible_canteens
@@ -175,6 +176,7 @@ def payment(claim_id: str):
             paid_on = date.fromisoformat(request.form.get("paid_on", "").strip())
         except ValueError:
             raise Refusal("bad_date", "日期格式应为 YYYY-MM-DD", "date must be YYYY-MM-DD") from None
+        check_day(paid_on, "paid_on")
         with db().transaction() as s:
             claims_store.record_payment(session=s, claim_id=claim_id, actor=current_user, amount_fen=amount,
                                         paid_on=paid_on, reference=request.form.get("reference", ""), now=now_utc(),

@@ -18,6 +18,7 @@ from flask.cli import with_appcontext
 
 from pos.refusal import Refusal
 from pos.store.audit_log import AuditFilter, LoggedAction, iter_audit_log
+from pos.web.input_policy import check_day
 
 
 def _usage(message: str):
@@ -29,9 +30,11 @@ def _date(option: str, text: str | None) -> date | None:
     if text is None:
         return None
     try:
-        return date.fromisoformat(text.strip())
+        return check_day(date.fromisoformat(text.strip()), option)
     except ValueError:
         _usage(f"{option} must be YYYY-MM-DD, got {text!r}")
+    except Refusal as e:
+        _usage(e.en)
 
 
 def _text_line(entry: LoggedAction, tz: ZoneInfo) -> str:

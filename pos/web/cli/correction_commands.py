@@ -19,6 +19,7 @@ from pos.models import StaffUser
 from pos.refusal import Refusal
 from pos.store import corrections, sale_views
 from pos.tx import Tx
+from pos.web.input_policy import TEXT, check_day, check_month, checked
 from pos.web.signin import db, settings
 from reports.claim_queries import month_bounds, parse_month
 from subsidies.money import yuan
@@ -68,9 +69,12 @@ def register(cli: click.Group) -> None:
         """Book a correction of a closed day's sale; it lands on today's business date."""
         canteen = _canteen("book", code)
         try:
-            business_date = date.fromisoformat(day)
+            business_date = check_day(date.fromisoformat(day), "--date")
+            reason = checked(reason, "--reason", TEXT)
         except ValueError:
             _fail("book", f"--date must be YYYY-MM-DD, got {day!r}")
+        except Refusal as e:
+            _fail("book", e.en)
         if by == approver:
             _fail("book", "--by and --approver must be two different people (a correction needs a second person)")
         try:
@@ -99,9 +103,11 @@ def register(cli: click.Group) -> None:
     def list_corrections(month, code):
         """List the corrections booked in a month (the claim's adjustments)."""
         try:
-            first = parse_month(month)
+            first = check_month(parse_month(month), "--month")
         except ValueError:
             _fail("list", f"--month must be YYYY-MM, got {month!r}")
+        except Refusal as e:
+            _fail("list", e.en)
         codes = [_canteen("list", code)] if code else [c.code for c in settings().canteens]
         with db().session() as s:
             found = corrections.corrections_between(session=s, canteen_ids=codes, first=first,

@@ -4,8 +4,10 @@
 NAME-summary.csv, ``--xlsx`` adds NAME.xlsx.  Without ``--canteen`` the claim covers the
 community of the first configured canteen (the README's "the community").
 
-Every refusal or mistake is one line on stderr (in English) and exit status 1; a missing
-CJK font names the package to install.  No tracebacks.
+Every refusal or mistake is one line on stderr (in English): a date or month that is
+malformed or out of range (pos.web.input_policy) exits with status 2, like the other
+commands' input errors; anything else with status 1 (a missing CJK font names the package
+to install).  No tracebacks.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from pos.clock import now_utc
 from pos.models import StaffUser
 from pos.store.day_close import close_day
 from pos.refusal import Refusal
+from pos.web.input_policy import check_day, check_month
 from pos.web.signin import db, settings
 from reports import service
 from reports.claim_grants import grant_rows
@@ -35,18 +38,27 @@ from reports.xlsx import write_claim_xlsx
 from subsidies.money import yuan
 
 
-def _fail(command: str, message: str):
+def _fail(command: str, message: str, status: int = 1):
     click.echo(f"canteen {command}: {message}", err=True)
-    sys.exit(1)
-
-
+    sys.exit(status)
 
 
 def _parse_date(command: str, text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        return check_day(date.fromisoformat(text), "--date")
     except ValueError:
-        _fail(command, f"--date must be YYYY-MM-DD, got {text!r}")
+        _fail(command, f"--date must be YYYY-MM-DD, got {text!r}", 2)
+    except Refusal as e:
+        _fail(command, e.en, 2)
+
+
+def _parse_month(command: str, text: str) -> date:
+    try:
+        return check_month(parse_month(text), "--month")
+    except ValueError as e:
+        _fail(command, str(e).replace("month", "--month", 1), 2)
+    except Refusal as e:
+        _fail(command, e.en, 2)
 
 
 def _canteen(command: str, code: str | None) -> str:
@@ -128,10 +140,7 @@ def register(cli: click.Group) -> None:
     def report_monthly(month: str, code: str | None, out: str, as_csv: bool, as_xlsx: bool):
         """Write the monthly subsidy claim of one canteen or of the community."""
         command = "report monthly"
-        try:
-            first = parse_month(month)
-        except ValueError as e:
-            _fail(command, str(e).replace("month", "--month", 1))
+        first = _parse_month(command, month)
         pdf = Path(out)
         if pdf.suffix.lower() != ".pdf":
             _fail(command, f"--out must name the PDF, NAME.pdf (got {out!r}); --csv and --xlsx write "

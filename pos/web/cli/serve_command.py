@@ -11,7 +11,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from pos.db import check_schema_version, has_schema
+from pos.db import Database, check_schema_version, driver_words, has_schema, sqlite_file
 from pos.store.canteens import sync_canteens
 from pos.web import NO_WRITER_LOCK_ENV, create_app
 from pos.web.lan import base_url_warning, serving_urls
@@ -65,6 +65,7 @@ def register(cli: click.Group) -> None:
             _refuse_busy_port(host, port)
         remove_stale_folders()  # an XLSX build's rows, left by a server killed with kill -9
         db = current_app.extensions["canteen_db"]
+        _refuse_unwritable(db)
         if not has_schema(db.engine):
             click.echo("canteen serve: the database is not initialised; run `canteen init` first", err=True)
             sys.exit(1)
@@ -85,6 +86,19 @@ def register(cli: click.Group) -> None:
             serve_waitress(create_app(), host=host, port=port, threads=threads)
         else:
             _serve_processes(host, port, threads, processes)
+
+
+def _refuse_unwritable(db: Database) -> None:
+    """Stop (one line, exit status 2) on a database that cannot be written — a read-only
+    file or folder, a full disk, a server that cannot be reached — rather than serve tills
+    whose every sale would be refused."""
+    problem = db.write_problem()
+    if problem is None:
+        return
+    where = sqlite_file(db.url) or db.url.split("@")[-1]
+    cause = f": {driver_words(problem.__cause__)}" if problem.__cause__ is not None else ""
+    click.echo(f"canteen serve: {problem.en} ({where}{cause}); mend that and start again", err=True)
+    sys.exit(2)
 
 
 def _refuse_busy_port(host: str, port: int) -> None:

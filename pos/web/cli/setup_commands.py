@@ -17,6 +17,7 @@ from pos.store.audit import audit
 from pos.store.canteens import sync_canteens
 from pos.refusal import Refusal
 from pos.store.staff import create_user
+from pos.web.input_policy import NAME, SECRET, checked
 
 
 def _db():
@@ -101,6 +102,13 @@ def register(cli: click.Group) -> None:
         supervisor's void-approval PIN from CANTEEN_PIN or a prompt."""
         password = os.environ.get("CANTEEN_PASSWORD") or click.prompt("Password", hide_input=True,
                                                                        confirmation_prompt=True)
+        try:
+            username = checked(username, "username")
+            display_name = checked(display_name, "--name", NAME)
+            password = checked(password, "password", SECRET)
+        except Refusal as e:
+            click.echo(f"canteen user add: {e.en}", err=True)
+            sys.exit(2)
         pin = None
         if role in SUPERVISE:
             pin = os.environ.get("CANTEEN_PIN") or (

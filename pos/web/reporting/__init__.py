@@ -23,6 +23,7 @@ from pos.store.audit import audit
 from pos.store.day_close import close_day
 from pos.refusal import Refusal
 from pos.web.i18n import current_language
+from pos.web.input_policy import check_day, check_month
 from pos.web.refusals import status_of
 from pos.web.signin import canteen_named, client_address, db, settings, visible_canteens
 from reports import service
@@ -52,16 +53,18 @@ def _month() -> date:
     if not text:
         return business_date(settings().default_canteen.timezone).replace(day=1)
     try:
-        return parse_month(text)
+        month = parse_month(text)
     except ValueError:
         raise Refusal("bad_month", "月份格式应为 YYYY-MM", f"month must be YYYY-MM, got {text!r}") from None
+    return check_month(month)
 
 
-def _date(text: str | None) -> date:
+def _date(text: str | None, field: str = "date") -> date:
     try:
-        return date.fromisoformat((text or "").strip())
+        day = date.fromisoformat((text or "").strip())
     except ValueError:
         raise Refusal("bad_date", "日期格式应为 YYYY-MM-DD", f"date must be YYYY-MM-DD, got {text!r}") from None
+    return check_day(day, field)
 
 
 def _canteen_codes() -> list[str]:
@@ -216,7 +219,7 @@ def chart_svg():
 def day_close():
     """Close a business date of the supervisor's canteen (admins name the canteen)."""
     code = canteen_named(request.form.get("canteen")).code
-    day = _date(request.form.get("business_date"))
+    day = _date(request.form.get("business_date"), "business_date")
     try:
         with db().transaction() as s:
             close_day(session=s, settings=settings(), canteen_id=code, business_date=day, actor=current_user,

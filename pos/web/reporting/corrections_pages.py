@@ -23,6 +23,7 @@ from pos.refusal import Refusal
 from pos.store import corrections, sale_views
 from pos.web.api.corrections_api import approving
 from pos.web.i18n import current_language
+from pos.web.input_policy import check_day
 from pos.web.refusals import status_of
 from pos.web.signin import canteen_named, client_address, db, settings, visible_canteens
 from subsidies.money import MoneyError, parse_yuan, yuan
@@ -32,9 +33,10 @@ bp = Blueprint("corrections", __name__, url_prefix="/reports/corrections")
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise Refusal("bad_date", "日期格式应为 YYYY-MM-DD", f"date must be YYYY-MM-DD, got {text!r}") from None
+    return check_day(day)
 
 
 def _receipt(text: str) -> int:

@@ -26,7 +26,7 @@
 
   var state = {
     cart: [],            // [{id, label, price_fen, qty}]
-    credential: null,    // {scan: "..."} or {id_number: "..."}, sent with quotes and the sale
+    credential: null,    // {scan: "..."} or {id_number: "..."}, sent with quotes and the sale; memory only
     credentialInfo: null,
     quote: null,
     quoteSeq: 0,
@@ -362,13 +362,21 @@
     if (state.sending) return;  // a double tap while the first is on its way
     if (!state.pending) {
       var body = saleBody();
-      // A typed resident ID number stays in memory only; everything else survives a reload.
-      state.pending = { key: newKey(), body: body, remember: !(body.credential && body.credential.id_number) };
+      // A resident ID number stays in memory only; everything else survives a reload.
+      state.pending = { key: newKey(), body: body, remember: !holdsIdNumber(body.credential, state.credentialInfo) };
       try {
         sessionStorage.setItem(PENDING_KEY, JSON.stringify(state.pending.remember ? state.pending : { key: state.pending.key }));
       } catch (e) { /* private mode: memory is enough */ }
     }
     sendSale();
+  }
+
+  // Whether a credential is a resident ID number: typed on the keypad, or scanned into the
+  // scan field (the lookup's answer names the kind; the pattern is a second guard).
+  function holdsIdNumber(credential, info) {
+    if (!credential) return false;
+    if (credential.id_number || (info && info.kind === "resident_id")) return true;
+    return /^[0-9]{14,17}[0-9X]$/.test(String(credential.scan || "").replace(/\s+/g, "").toUpperCase());
   }
 
   function finishPending() {
@@ -799,7 +807,7 @@
   if ("BarcodeDetector" in window && navigator.mediaDevices) $("camera-btn").hidden = false;
 
   // A sale sent before a reload, without an answer: resend it with the same key, or, when
-  // its body could not be kept (a typed ID number), ask the cashier to check.
+  // its body could not be kept (it held a resident ID number), ask the cashier to check.
   try {
     var saved = JSON.parse(sessionStorage.getItem(PENDING_KEY) || "null");
     if (saved && saved.body) {
