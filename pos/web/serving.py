@@ -37,14 +37,15 @@ KEEPALIVE_REQUESTS_ENV = "CANTEEN_KEEPALIVE_REQUESTS"
 class EndKeepAlive:
     """WSGI middleware: ``Connection: close`` on every ``every``-th answer of this process."""
 
-    def __init__(self, app: Callable, every: int):
-        if every < 1:
-            raise ValueError("every must be at least 1")
-        self.app, self.every = app, every
+    def __init__(self, app: Callable, every: int, stopping: threading.Event | None = None):
+        if every < 0:
+            raise ValueError("every must be 0 (only when stopping) or more")
+        self.app, self.every, self.stopping = app, every, stopping
         self._answers = itertools.count(1)  # next() is atomic under the interpreter lock
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if next(self._answers) % self.every:
+        stopping = self.stopping is not None and self.stopping.is_set()
+        if not stopping and (not self.every or next(self._answers) % self.every):
             return self.app(environ, start_response)
 
         def closing(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
@@ -55,12 +56,76 @@ class EndKeepAlive:
 
 def granian_app():
     """granian's app factory (``pos.web.serving:granian_app``): :func:`pos.web.create_app`,
-    with the keep-alive limit above when `canteen serve` runs several processes."""
+    with the keep-alive limit above when `canteen serve` runs several processes, and every
+    connection ended after its next answer once the worker is told to stop."""
     app = create_app()
     every = int(os.environ.get(KEEPALIVE_REQUESTS_ENV) or 0)
-    if every > 0:
-        app.wsgi_app = EndKeepAlive(app.wsgi_app, every)
+    app.wsgi_app = EndKeepAlive(app.wsgi_app, every, _stop_signalled())
     return app
+
+
+def _stop_signalled() -> threading.Event:
+    """An event set when this granian worker receives SIGTERM or SIGINT.
+
+    On a stop, a granian worker takes no new connection and answers what is in flight, but
+    it keeps answering on keep-alive connections that go on sending, and exits only when
+    they close: tills selling flat out can hold a stopping server for as long as they
+    sell.  With the event set, :class:`EndKeepAlive` closes each connection after its next
+    answer, and the till opens a new one to the server that takes over.  granian installs
+    its worker's signal handlers (``granian._signals.set_main_signals``) after this factory
+    runs; the handler it is given is wrapped to set the event first.  Should granian stop
+    installing them that way, the event is never set and stopping works as before."""
+    stopping = threading.Event()
+    try:
+        from granian import _signals
+    except ImportError:  # pragma: no cover - granian is a dependency
+        return stopping
+    install = getattr(_signals, "set_main_signals", None)
+    if install is None:  # pragma: no cover
+        return stopping
+
+    def set_main_signals(interrupt_handler, *args, **kwargs):
+        def handler(signum, frame):
+            stopping.set()
+            return interrupt_handler(signum, frame)
+
+        return install(handler, *args, **kwargs)
+
+    _signals.set_main_signals = set_main_signals
+    _relay_to_main_thread(stopping)
+    return stopping
+
+
+def _relay_to_main_thread(stopping: threading.Event) -> None:
+    """Make sure a stop signal reaches the worker's main thread.
+
+    A signal sent to a process is delivered to any one of its threads; Python runs the
+    handler only in the main thread, and a granian worker's main thread sleeps in a lock
+    wait that only a signal delivered to it interrupts.  Delivered to one of the request
+    or runtime threads instead (likelier the busier the worker), the stop waits until
+    something else wakes the main thread: in a lunch rush, for ever.  Python writes every
+    signal's number to the wakeup file, whichever thread received it; a small thread reads
+    it and, when the handler has not run a moment later, sends the signal again to the
+    main thread itself."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    except ValueError:  # not the main thread: nothing to relay to
+        os.close(read_end)
+        os.close(write_end)
+        return
+    main = threading.main_thread().ident
+
+    def relay() -> None:
+        while True:
+            for signum in os.read(read_end, 64):
+                if signum in (signal.SIGTERM, signal.SIGINT):
+                    time.sleep(0.05)
+                    if not stopping.is_set():
+                        signal.pthread_kill(main, signum)
+
+    threading.Thread(target=relay, name="canteen-stop-relay", daemon=True).start()
 
 
 def serve_waitress(app: Callable, *, threads: int, host: str | None = None, port: int | None = None,

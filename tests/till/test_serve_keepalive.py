@@ -50,7 +50,29 @@ def test_every_nth_answer_of_a_process_ends_its_connection():
         wrapped({}, lambda status, headers, exc_info=None: seen.append(("Connection", "close") in headers))
     assert seen == [False, False, True, False, False, True, False]
     with pytest.raises(ValueError):
-        EndKeepAlive(app, 0)
+        EndKeepAlive(app, -1)
+
+
+def test_once_the_server_is_stopping_every_answer_ends_its_connection():
+    """A stopping granian worker keeps answering on a keep-alive connection that keeps
+    sending; once told to stop, each answer ends its connection, so the tills move to the
+    server that takes over and the worker can exit."""
+    import threading
+
+    from pos.web.serving import EndKeepAlive
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    stopping = threading.Event()
+    wrapped = EndKeepAlive(app, 0, stopping)
+    seen = []
+    for n in range(6):
+        if n == 3:
+            stopping.set()
+        wrapped({}, lambda status, headers, exc_info=None: seen.append(("Connection", "close") in headers))
+    assert seen == [False, False, False, True, True, True]
 
 
 def test_two_processes_end_a_keep_alive_connection_after_its_share_of_answers(sqlite_url, tmp_path):
