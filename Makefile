@@ -40,7 +40,7 @@ run: $(VENV)/.run-stamp
 test: $(VENV)/.test-stamp system-deps
 	$(BIN)/python -m pytest -q --durations=15
 
-FUZZ_EXAMPLES ?= 500
+FUZZ_EXAMPLES ?= 200
 fuzz: $(VENV)/.test-stamp
 	CANTEEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/security/test_fuzz.py
 

@@ -100,7 +100,21 @@ CREATE TABLE diners (
     suspended          BOOLEAN   NOT NULL DEFAULT FALSE,
     created_by         TEXT      NOT NULL REFERENCES staff_users (id),
     created_at         TIMESTAMP NOT NULL,
-    updated_at         TIMESTAMP NOT NULL
+    updated_at         TIMESTAMP NOT NULL,
+    -- Schema 5.  A verification is dated, names who verified it and the kind of proof seen
+    -- (subsidies/vocabulary.py WORKER_PROOFS, RESIDENCY_PROOFS); it expires
+    -- registry.worker_proof_months / residency_proof_months after that date (derived, not
+    -- stored; 0 months: never).  A diner deceased or moved away has no benefit from left_on.
+    worker_proof_type     TEXT,
+    worker_verified_on    DATE,
+    residency_proof_type  TEXT,
+    residency_verified_by TEXT      REFERENCES staff_users (id),
+    residency_verified_on DATE,
+    left_kind             TEXT      CHECK (left_kind IN ('deceased', 'moved_away')),
+    left_on               DATE,
+    left_by               TEXT      REFERENCES staff_users (id),
+    left_recorded_at      TIMESTAMP,
+    left_note             TEXT      NOT NULL DEFAULT ''
 );
 CREATE INDEX diners_by_name ON diners (name);
 CREATE INDEX diners_by_masked_id ON diners (id_masked);
@@ -115,6 +129,19 @@ CREATE TABLE diner_changes (
     new_value  TEXT      NOT NULL
 );
 CREATE INDEX diner_changes_by_diner ON diner_changes (diner_id, at);
+
+-- A diner's erasure (schema 6): their name, phone, masked ID and notes are removed from
+-- the diner row (a neutral placeholder stays, the columns being NOT NULL) and their
+-- vouchers revoked; who erased them, when and why is kept here.  Their pseudonymous grants
+-- stay for the claims until registry.retention_years is over; `canteen diners purge` then
+-- removes their pseudonym (diners.id_hmac) as well and notes when.
+CREATE TABLE diner_erasures (
+    diner_id   TEXT      NOT NULL PRIMARY KEY REFERENCES diners (id),
+    erased_at  TIMESTAMP NOT NULL,
+    erased_by  TEXT      NOT NULL REFERENCES staff_users (id),
+    reason     TEXT      NOT NULL,
+    purged_at  TIMESTAMP
+);
 
 CREATE TABLE vouchers (
     id          TEXT      NOT NULL PRIMARY KEY,
@@ -260,6 +287,22 @@ CREATE TABLE free_meal_counters (
     CHECK (used >= 0 AND used <= cap)
 );
 
+-- The weekly limit on subsidised meals (a policy's per_week), one row per diner and week
+-- (week_start is the Monday of the business date's week), across every canteen of the
+-- district.  The first subsidised meal of the week under a weekly limit makes the row,
+-- counting the diner's live grants of that week so far; each grant then claims one with
+--   UPDATE weekly_subsidy_counters SET used = used + 1, cap = :cap WHERE ... AND used < :cap
+-- in the same transaction as the sale, and a void gives one back.  The CHECK holds the cap
+-- whatever a statement tries.
+CREATE TABLE weekly_subsidy_counters (
+    diner_key  TEXT    NOT NULL,
+    week_start DATE    NOT NULL,
+    cap        INTEGER NOT NULL CHECK (cap >= 1),
+    used       INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (diner_key, week_start),
+    CHECK (used >= 0 AND used <= cap)
+);
+
 CREATE TABLE voids (
     id                   TEXT      NOT NULL PRIMARY KEY,
     sale_id              TEXT      NOT NULL UNIQUE REFERENCES sales (id),
@@ -394,3 +437,9 @@ INSERT INTO schema_version (version, applied_at, description)
 VALUES (3, CURRENT_TIMESTAMP, 'claims and approved corrections');
 INSERT INTO schema_version (version, applied_at, description)
 VALUES (4, CURRENT_TIMESTAMP, 'password change');
+INSERT INTO schema_version (version, applied_at, description)
+VALUES (5, CURRENT_TIMESTAMP, 'eligibility');
+INSERT INTO schema_version (version, applied_at, description)
+VALUES (6, CURRENT_TIMESTAMP, 'erasure');
+INSERT INTO schema_version (version, applied_at, description)
+VALUES (7, CURRENT_TIMESTAMP, 'weekly limit');

@@ -55,6 +55,14 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "backoffice.diner": REGISTRY,
     "backoffice.diner_edit": REGISTRY,
     "backoffice.diner_suspend": REGISTRY,
+    "backoffice.diner_import_page": REGISTRY,  # bulk import from a CSV/XLSX list: check, then import
+    "backoffice.deceased_import_page": REGISTRY,  # a list of the deceased, the same way
+    "backoffice.diner_life_event": REGISTRY,  # deceased or moved away: benefits stop from its date
+    "backoffice.diners_expiring": REGISTRY,  # verifications expired or expiring within 30 days
+    "backoffice.diners_expiring_csv": REGISTRY,
+    "backoffice.diner_export_json": REGISTRY,  # a diner's rights: everything held about them (audited)
+    "backoffice.diner_export_pdf": REGISTRY,
+    "backoffice.diner_erase": REGISTRY,  # erasure with a reason (audited)
     "backoffice.voucher_issue": REGISTRY,
     "backoffice.voucher_revoke": REGISTRY,
     "backoffice.voucher_cards": REGISTRY,
@@ -71,7 +79,12 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "vouchers.ticket_page": PUBLIC,  # /t/<token>
     "api.diners_create": REGISTRY,
     "api.diner_vouchers_issue": REGISTRY,
+    "api.diner_life_event": REGISTRY,
+    "api.diners_expiring": REGISTRY,
     "api.voucher_revoke": REGISTRY,
+    "api.diner_export": REGISTRY,
+    "api.diner_export_pdf": REGISTRY,
+    "api.diner_erase": REGISTRY,
     "api.voucher_cards_pdf": REGISTRY,
     "api.tickets_create": TICKETS,
     "api.tickets_sheet_pdf": TICKETS,

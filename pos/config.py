@@ -61,6 +61,18 @@ class ChecksConfig:
 
 
 @dataclass(frozen=True)
+class RegistryConfig:
+    """The diner registry: how long an erased diner's pseudonymous grants are kept for the
+    claims (the accounting archive period) before `canteen diners purge` may remove them."""
+
+    retention_years: int = 10
+    # Months a worker category's proof (employer letter, work card…) counts from the day staff
+    # saw it, and a resident's proof of residency; 0 = it never expires.
+    worker_proof_months: int = 12
+    residency_proof_months: int = 0
+
+
+@dataclass(frozen=True)
 class Settings:
     canteens: tuple[CanteenConfig, ...]
     policy: Policy
@@ -75,6 +87,7 @@ class Settings:
     config_path: str
     instance_path: str
     checks: ChecksConfig = field(default_factory=ChecksConfig)
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
     # Reverse proxies in front of `canteen serve` whose X-Forwarded-For/-Proto/-Host to believe
     # (0: none, the server is reached directly).
     trusted_proxies: int = 0
@@ -210,6 +223,7 @@ _TOML_KEYS = {
     "welfare_categories": "free_meals.worker_categories",
     "limit_per": "limit.per",
     "meal_periods": "limit.periods",
+    "per_week": "limit.per_week",
 }
 
 
@@ -237,7 +251,7 @@ def _policy_version(r: _Reader, v: dict, p: str) -> PolicyVersion:
     fm = r.table(v, "free_meals", f"{p}.free_meals", required=False)
     r.unknown_keys(fm, {"worker_categories", "cap_per_day"}, f"{p}.free_meals")
     lim = r.table(v, "limit", f"{p}.limit", required=False)
-    r.unknown_keys(lim, {"per", "periods"}, f"{p}.limit")
+    r.unknown_keys(lim, {"per", "periods", "per_week"}, f"{p}.limit")
     periods = []
     for i, m in enumerate(r.get(lim, "periods", f"{p}.limit.periods", list, default=[])):
         mp = f"{p}.limit.periods[{i}]"
@@ -254,7 +268,7 @@ def _policy_version(r: _Reader, v: dict, p: str) -> PolicyVersion:
             welfare_categories=tuple(r.get(fm, "worker_categories", f"{p}.free_meals.worker_categories", list,
                                            default=list(WORKER_CATEGORIES))),
             free_meals_per_day=fm.get("cap_per_day", 40),
-            limit_per=lim.get("per", "day"), meal_periods=tuple(periods))
+            limit_per=lim.get("per", "day"), meal_periods=tuple(periods), per_week=lim.get("per_week"))
     except PolicyError as e:
         first = e.problems[0]
         raise r.fail(f"{p}.{_toml_key(first.path)}", first.message) from None
@@ -305,6 +319,22 @@ def _checks(r: _Reader, data: Mapping) -> ChecksConfig:
                                           minimum=1, what="minutes", default=d.same_diner_window_minutes))
 
 
+def _registry(r: _Reader, data: Mapping) -> RegistryConfig:
+    reg = r.table(data, "registry", "registry", required=False)
+    r.unknown_keys(reg, set(RegistryConfig.__dataclass_fields__), "registry")
+    years = r.whole(reg, "retention_years", "registry.retention_years", minimum=1, what="years",
+                    default=RegistryConfig().retention_years)
+    if years > 100:
+        raise r.fail("registry.retention_years", f"must be 1 to 100 years, got {years}")
+    months = {key: r.whole(reg, key, f"registry.{key}", minimum=0, what="months",
+                           default=getattr(RegistryConfig(), key))
+              for key in ("worker_proof_months", "residency_proof_months")}
+    for key, n in months.items():
+        if n > 120:
+            raise r.fail(f"registry.{key}", f"must be 0 to 120 months (0: never expires), got {n}")
+    return RegistryConfig(retention_years=years, **months)
+
+
 def _secret(env: Mapping[str, str], name: str, dev_default: str, development: bool) -> str:
     value = env.get(name, "")
     if development and not value:
@@ -342,7 +372,7 @@ def load_settings(path: str | os.PathLike | None = None, *, env: Mapping[str, st
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{cfg.name}: is not valid TOML: {e}") from None
-    r.unknown_keys(data, {"app", "security", "canteens", "policy", "checks"}, "")
+    r.unknown_keys(data, {"app", "security", "canteens", "policy", "checks", "registry"}, "")
 
     app = r.table(data, "app", "app", required=False)
     r.unknown_keys(app, {"base_url", "language", "voucher_valid_days", "database_url", "trusted_proxies",
@@ -368,6 +398,7 @@ def load_settings(path: str | os.PathLike | None = None, *, env: Mapping[str, st
     canteens = _canteens(r, data.get("canteens"))
     policy = _policy(r, data.get("policy"))
     checks = _checks(r, data)
+    registry = _registry(r, data)
 
     development = env.get("CANTEEN_ENV", "") == "development"
     inst = Path(instance_path or env.get("CANTEEN_INSTANCE") or "instance").resolve()
@@ -387,6 +418,6 @@ def load_settings(path: str | os.PathLike | None = None, *, env: Mapping[str, st
         canteens=canteens, policy=policy, database_url=db_url, base_url=base_url,
         language=language, voucher_valid_days=valid_days, security=security,
         secret_key=secret, id_key=id_key.encode(), development=development,
-        config_path=str(cfg.resolve()), instance_path=str(inst), checks=checks, trusted_proxies=proxies,
+        config_path=str(cfg.resolve()), instance_path=str(inst), checks=checks, registry=registry, trusted_proxies=proxies,
         write_wait_seconds=write_wait,
     )

@@ -106,6 +106,16 @@ class Diner(SQLModel, table=True):
     created_by: str = Field(foreign_key="staff_users.id")
     created_at: datetime
     updated_at: datetime
+    worker_proof_type: Optional[str] = None
+    worker_verified_on: Optional[date] = None
+    residency_proof_type: Optional[str] = None
+    residency_verified_by: Optional[str] = Field(default=None, foreign_key="staff_users.id")
+    residency_verified_on: Optional[date] = None
+    left_kind: Optional[str] = None
+    left_on: Optional[date] = None
+    left_by: Optional[str] = Field(default=None, foreign_key="staff_users.id")
+    left_recorded_at: Optional[datetime] = None
+    left_note: str = ""
 
 
 class DinerChange(SQLModel, table=True):
@@ -117,6 +127,15 @@ class DinerChange(SQLModel, table=True):
     field: str
     old_value: str
     new_value: str
+
+
+class DinerErasure(SQLModel, table=True):
+    __tablename__ = "diner_erasures"
+    diner_id: str = Field(primary_key=True, foreign_key="diners.id")
+    erased_at: datetime
+    erased_by: str = Field(foreign_key="staff_users.id")
+    reason: str
+    purged_at: Optional[datetime] = None
 
 
 class Voucher(SQLModel, table=True):
@@ -234,6 +253,14 @@ class FreeMealCounter(SQLModel, table=True):
     __tablename__ = "free_meal_counters"
     canteen_id: str = Field(primary_key=True, foreign_key="canteens.id")
     business_date: date = Field(primary_key=True)
+    cap: int
+    used: int = 0
+
+
+class WeeklySubsidyCounter(SQLModel, table=True):
+    __tablename__ = "weekly_subsidy_counters"
+    diner_key: str = Field(primary_key=True)
+    week_start: date = Field(primary_key=True)
     cap: int
     used: int = 0
 

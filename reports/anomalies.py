@@ -16,7 +16,9 @@ The rules (thresholds in config.toml ``[checks]``, hours in each ``[[canteens]]`
 * sales outside hours — completed sales before ``opens`` or from ``closes`` on, local time
   in the canteen's time zone;
 * attendance (the school-meal edit check) — a day's live grants above the registered
-  eligible diners × ``attendance_factor``.
+  eligible diners × ``attendance_factor``;
+* grants after a life event — a live grant dated on or after the day its diner was
+  recorded as deceased or moved away.
 
 This module holds the checks on sales; :mod:`reports.diner_checks` those on diners, and
 :mod:`reports.anomaly_rules` what they compare with.
@@ -35,7 +37,7 @@ from sqlmodel import Session
 from pos.config import ChecksConfig
 from pos.models import DayClose, Sale, SaleLine, StaffUser, SubsidyGrant
 from reports.anomaly_rules import PPM, AnomalyRules, Scope, anomaly_rules, listed, local_time, ppm, share_text, whole
-from reports.diner_checks import attendance_check, same_diner_check
+from reports.diner_checks import attendance_check, life_event_check, same_diner_check
 from reports.rows import CanteenInfo, Check
 from subsidies.money import yuan
 from subsidies.vocabulary import TENDER_NAMES, TENDERS, name_of
@@ -270,4 +272,5 @@ def anomaly_checks(*, session: Session, canteens: tuple[CanteenInfo, ...], first
     return (*revenue_checks(scope, tender_days(conn, scope, first_seq)),
             void_rate_check(conn, scope, cashiers, rules.checks), same_diner_check(conn, scope, rules.checks),
             free_before_opening_check(conn, scope, rules, cashiers),
-            outside_hours_check(conn, scope, rules, cashiers), attendance_check(conn, scope, rules, meals))
+            outside_hours_check(conn, scope, rules, cashiers), attendance_check(conn, scope, rules, meals),
+            life_event_check(conn, scope))

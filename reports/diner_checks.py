@@ -1,6 +1,9 @@
 """The anomaly checks about diners (see :mod:`reports.anomalies`): one diner subsidised at
-two canteens within a short window, and a day's subsidised meals against the eligible
-diners registered in the canteen's community (the school-meal "edit check").
+two canteens within a short window, a day's subsidised meals against the eligible
+diners registered in the canteen's community (the school-meal "edit check"), and a grant
+dated on or after the day a diner was recorded as deceased or moved away (the rules
+refuse it from that day; one recorded before the event was entered, or forced into the
+books, is flagged).
 
 Eligible diners are approximated from the diners table as it is *now* (it keeps no history
 of registrations or suspensions): the diners of the canteen's community, not suspended,
@@ -17,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from itertools import pairwise
 
-from sqlalchemy import and_, case, false, func, select
+from sqlalchemy import and_, case, false, func, or_, select
 
 from pos.config import ChecksConfig
 from pos.models import Diner, Sale, SubsidyGrant
@@ -70,6 +73,43 @@ def same_diner_check(conn, scope: Scope, checks: ChecksConfig) -> Check:
     window_n = checks.same_diner_window_minutes
     return Check("same_diner_two_canteens", not zh, f"同一就餐者未在 {window_n} 分钟内于两个食堂获补贴",
                  f"no diner subsidised at two canteens within {window_n} minutes",
+                 listed(zh, True) if zh else "0 例", listed(en, False) if en else "0 case(s)")
+
+
+# -- grants after a life event ----------------------------------------------------------------
+
+LIFE_EVENT_WORDS = {"deceased": ("身故", "deceased"), "moved_away": ("迁出", "moved away")}
+
+
+def life_event_check(conn, scope: Scope) -> Check:
+    """``grant_after_life_event``: a live grant of the scope dated on or after the day its
+    diner was recorded as deceased or moved away (benefits stop from that day).  The few
+    diners with a life event are read first; only their grants are looked at."""
+    left = conn.execute(select(D.c.id, D.c.id_hmac, D.c.left_kind, D.c.left_on)
+                        .where(D.c.left_on.is_not(None), D.c.left_on <= scope.last)).all()
+    label = ("身故或迁出的就餐者在该日及以后没有补贴", "no subsidy for a diner on or after their death or move")
+    if not left:
+        return Check("grant_after_life_event", True, *label, "0 例", "0 case(s)")
+    by_id = {r[0]: r for r in left}
+    by_key = {r[1]: r for r in left}
+    ids, keys = list(by_id), list(by_key)
+    rows = conn.execute(
+        select(G.c.canteen_id, G.c.business_date, G.c.diner_id, G.c.diner_key, S.c.receipt_no)
+        .select_from(G.join(S, S.c.id == G.c.sale_id))
+        .where(G.c.canteen_id.in_(scope.codes), G.c.business_date.between(scope.first, scope.last),
+               G.c.voided == false(), or_(G.c.diner_id.in_(ids), G.c.diner_key.in_(keys)))
+        .order_by(G.c.business_date, G.c.canteen_id, S.c.receipt_no)).all()
+    zh, en = [], []
+    for code, day, diner_id, key, receipt in rows:
+        diner = by_id.get(diner_id) or by_key.get(key)
+        event_on = diner[3] if isinstance(diner[3], date) else date.fromisoformat(str(diner[3]))
+        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        if day < event_on:
+            continue
+        words = LIFE_EVENT_WORDS.get(diner[2], (diner[2], diner[2]))
+        zh.append(f"{scope.tag(code, day)}#{receipt}（就餐者 {event_on.isoformat()} {words[0]}）")
+        en.append(f"{scope.tag(code, day)}#{receipt} (diner {words[1]} on {event_on.isoformat()})")
+    return Check("grant_after_life_event", not zh, *label,
                  listed(zh, True) if zh else "0 例", listed(en, False) if en else "0 case(s)")
 
 

@@ -5,7 +5,7 @@ business date 1 March, and so do the age on that date and the policy version in 
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 #: The canteen's time zone unless the configuration says otherwise.
@@ -24,3 +24,11 @@ def business_moment(instant: datetime, tz: tzinfo | str = DEFAULT_TIME_ZONE) -> 
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     local = instant.astimezone(zone)
     return local.date(), local.time().replace(tzinfo=None)
+
+
+def week_of(business_date: date) -> tuple[date, date]:
+    """The week ``business_date`` belongs to, for a weekly limit: its Monday and its
+    Sunday, both counted.  The week follows the business date, so it too is the
+    canteen's local week: a sale at 00:30 on Monday Beijing time opens a new week."""
+    monday = business_date - timedelta(days=business_date.weekday())
+    return monday, monday + timedelta(days=6)

@@ -12,10 +12,14 @@ meal per diner); the counters passed here are what the store read.
 The rules, in the order they are applied:
 
 1. No credential (anonymous diner) → menu price.
-2. A suspended diner, revoked or invalid voucher → menu price.
+2. A suspended diner, revoked or invalid voucher → menu price.  So is a diner recorded
+   as deceased or moved away, from the date of that event on (``left_on``): benefits stop
+   on that date.
 3. When the limit is per meal period and the time is outside every period → nothing.
 4. The diner already had ``meals_per_limit`` subsidised meals today (or this period) →
-   nothing.  A one-time ticket's only limit is itself: once used, it is spent.
+   nothing; nor when the policy sets ``per_week`` and the diner already had that many
+   this week (Monday–Sunday).  A one-time ticket's only limit is itself: once used, it
+   is spent.
 5. An empty order (nothing to pay) → nothing.
 6. Otherwise each benefit is considered:
 
@@ -23,8 +27,12 @@ The rules, in the order they are applied:
      whose ``min_age`` is at most the diner's age in full years on the business date;
      residents only when the policy requires it (a walk-in counts as resident only when
      ``walk_in_id_counts_as_resident``); it comes off the order total, never below zero.
+     A registered resident whose proof of residency has expired
+     (``residency_verified_until`` before the business date) does not count as one.
    * **free meal**: a registered, verified worker of a welfare category, or a one-time
-     ticket valid on the business date; one unit of the welfare set meal in the order
+     ticket valid on the business date (a worker's proof of work counts until
+     ``worker_verified_until``; after it, no free meal until it is renewed); one unit of
+     the welfare set meal in the order
      (the most expensive one if there are several) is free, while free meals remain today.
 
    The most favourable eligible benefit wins (largest amount; a tie goes to the free
@@ -39,6 +47,7 @@ from typing import Literal
 
 from subsidies import reasons
 from subsidies.age import age_on
+from subsidies.expiry import expired
 from subsidies.policy import PolicyVersion
 
 DinerKind = Literal["registered", "walk_in", "ticket", "anonymous"]
@@ -49,13 +58,15 @@ CODES: tuple[str, ...] = (
     "age_tier", "free_meal", "no_credential", "too_young", "no_birth_date", "not_resident",
     "not_a_worker", "worker_not_verified", "no_welfare_item", "free_meals_gone",
     "limit_reached", "suspended", "outside_meal_period", "ticket_wrong_date", "empty_order",
+    "weekly_limit_reached",
+    "worker_proof_expired", "residency_proof_expired", "deceased", "moved_away",
 )
 
 # When no benefit applies, the decision explains the refusal closest to succeeding: a
 # worker whose free meals ran out hears that, not that they are too young.
 _REFUSAL_ORDER: tuple[str, ...] = (
-    "free_meals_gone", "no_welfare_item", "ticket_wrong_date", "worker_not_verified",
-    "not_resident", "too_young", "no_birth_date", "not_a_worker",
+    "free_meals_gone", "no_welfare_item", "ticket_wrong_date", "worker_proof_expired", "worker_not_verified",
+    "residency_proof_expired", "not_resident", "too_young", "no_birth_date", "not_a_worker",
 )
 
 
@@ -74,6 +85,9 @@ class DinerFacts:
     ``suspended`` covers a suspended diner as well as a revoked or invalid credential.
     ``resident`` matters for registered diners only: whether a walk-in counts as a
     resident is the policy's choice (``walk_in_id_counts_as_resident``).
+    ``worker_verified_until`` / ``residency_verified_until``: the last day the proof seen
+    by staff counts (None: it does not expire).  ``left`` (``deceased`` or
+    ``moved_away``) and ``left_on``: a life event that ends every benefit from that date.
     """
 
     kind: DinerKind
@@ -83,10 +97,39 @@ class DinerFacts:
     worker_verified: bool = False
     suspended: bool = False
     ticket_date: date | None = None
+    worker_verified_until: date | None = None
+    residency_verified_until: date | None = None
+    left: str | None = None
+    left_on: date | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in DINER_KINDS:
             raise ValueError(f"diner kind must be one of {DINER_KINDS}, got {self.kind!r}")
+        if self.left not in (None, *LEFT_CODES) or (self.left is None) != (self.left_on is None):
+            raise ValueError(f"left must be one of {LEFT_CODES} with its date, got {self.left!r} / {self.left_on!r}")
+
+
+#: The life events that end a diner's benefits (the codes of :data:`subsidies.vocabulary.LIFE_EVENTS`).
+LEFT_CODES: tuple[str, ...] = ("deceased", "moved_away")
+
+
+def has_left(diner: DinerFacts, business_date: date) -> bool:
+    """Whether a life event (death, moving away) has ended the diner's benefits on ``business_date``."""
+    return diner.left_on is not None and business_date >= diner.left_on
+
+
+def standing(diner: DinerFacts, business_date: date) -> tuple[str, reasons.Reason] | None:
+    """What stands against a registered diner on ``business_date`` whatever they order —
+    a life event, or an expired proof of work or of residency — as ``(code, (zh, en))``,
+    in the engine's own words; None when nothing does.  The till's banner and the diner's
+    own voucher page say it before any order."""
+    if has_left(diner, business_date):
+        return diner.left, reasons.left(diner.left, diner.left_on)
+    if diner.worker_category and diner.worker_verified and expired(diner.worker_verified_until, business_date):
+        return "worker_proof_expired", reasons.worker_proof_expired(diner.worker_verified_until)
+    if diner.resident and expired(diner.residency_verified_until, business_date):
+        return "residency_proof_expired", reasons.residency_proof_expired(diner.residency_verified_until)
+    return None
 
 
 @dataclass(frozen=True)
@@ -137,14 +180,19 @@ class Counters:
     when the policy limits per period); for a walk-in, counted under the pseudonym of the
     resident ID (``subsidies.resident_id.pseudonym``), never the number; for a ticket,
     the times the ticket was used.
+    ``diner_week``: subsidised meals this diner already had this week (Monday–Sunday of
+    the business date, ``subsidies.business_day.week_of``) across the district; read only
+    when the policy sets ``per_week``.
     """
 
     free_meals_used: int = 0
     diner_subsidised: int = 0
+    diner_week: int = 0
 
     def __post_init__(self) -> None:
         _whole("free_meals_used", self.free_meals_used, 0)
         _whole("diner_subsidised", self.diner_subsidised, 0)
+        _whole("diner_week", self.diner_week, 0)
 
 
 @dataclass(frozen=True)
@@ -240,6 +288,8 @@ def decide(
         return refuse("no_credential", reasons.no_credential())
     if diner.suspended:
         return refuse("suspended", reasons.suspended())
+    if has_left(diner, business_date):
+        return refuse(diner.left, reasons.left(diner.left, diner.left_on))
     if key is None:
         return refuse("outside_meal_period", reasons.outside_meal_period(policy.meal_periods))
     is_ticket = diner.kind == "ticket"
@@ -247,6 +297,8 @@ def decide(
     if counters.diner_subsidised >= limit:
         return refuse("limit_reached", reasons.limit_reached(
             ticket=is_ticket, limit_per=policy.limit_per, period=period, limit=limit))
+    if not is_ticket and policy.per_week is not None and counters.diner_week >= policy.per_week:
+        return refuse("weekly_limit_reached", reasons.weekly_limit_reached(policy.per_week))
     gross = order.gross_fen
     if gross == 0:
         return refuse("empty_order", reasons.empty_order())
@@ -304,6 +356,9 @@ def _consider_age(policy: PolicyVersion, diner: DinerFacts, gross_fen: int,
         if not counts:
             return _not_eligible("age_tier", "not_resident",
                                  reasons.not_resident(walk_in=walk_in), tier.rule_id)
+        if not walk_in and expired(diner.residency_verified_until, business_date):
+            return _not_eligible("age_tier", "residency_proof_expired",
+                                 reasons.residency_proof_expired(diner.residency_verified_until), tier.rule_id)
     amount = min(tier.discount_fen, gross_fen)
     zh, en = reasons.age_tier_granted(tier.min_age, amount, capped=amount < tier.discount_fen)
     return Consideration(kind="age_tier", eligible=True, amount_fen=amount,
@@ -326,6 +381,9 @@ def _consider_free_meal(policy: PolicyVersion, diner: DinerFacts, order: Order,
     elif not diner.worker_verified:
         return _not_eligible("free_meal", "worker_not_verified",
                              reasons.worker_not_verified(), rule), None
+    elif expired(diner.worker_verified_until, business_date):
+        return _not_eligible("free_meal", "worker_proof_expired",
+                             reasons.worker_proof_expired(diner.worker_verified_until), rule), None
     if counters.free_meals_used >= policy.free_meals_per_day:
         return _not_eligible("free_meal", "free_meals_gone", reasons.free_meals_gone(
             counters.free_meals_used, policy.free_meals_per_day), rule), None

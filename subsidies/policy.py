@@ -75,7 +75,9 @@ class PolicyVersion:
     ``age_tiers`` are listed by increasing ``min_age`` (1–130 years), each discount at
     least the one before it.  ``limit_per`` is ``"day"`` (``meals_per_limit`` subsidised
     meals per diner per business date) or ``"period"`` (per meal period of
-    ``meal_periods``, which must not overlap).
+    ``meal_periods``, which must not overlap).  ``per_week``, when set, also caps a
+    diner's subsidised meals in a week (Monday–Sunday of the business date,
+    :func:`subsidies.business_day.week_of`), across every canteen of the district.
     """
 
     version: str
@@ -88,6 +90,7 @@ class PolicyVersion:
     limit_per: Literal["day", "period"] = "day"
     meals_per_limit: int = 1
     meal_periods: tuple[MealPeriod, ...] = ()
+    per_week: int | None = None
 
     def __post_init__(self) -> None:
         # Lists and sets from a caller become tuples and a frozenset, so a version stays
@@ -161,6 +164,8 @@ def _version_problems(v: PolicyVersion, categories: tuple) -> tuple[Problem, ...
         bad("free_meals_per_day", f"must be a whole number of meals >= 0, got {v.free_meals_per_day!r}")
     if not _whole(v.meals_per_limit) or v.meals_per_limit < 1:
         bad("meals_per_limit", f"must be a whole number of meals > 0, got {v.meals_per_limit!r}")
+    if v.per_week is not None and (not _whole(v.per_week) or v.per_week < 1):
+        bad("per_week", f"must be a whole number of meals >= 1, got {v.per_week!r}")
     if v.limit_per not in ("day", "period"):
         bad("limit_per", f"must be \"day\" or \"period\", got {v.limit_per!r}")
     previous: MealPeriod | None = None

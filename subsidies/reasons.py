@@ -85,6 +85,22 @@ def worker_not_verified() -> Reason:
             "please see community staff")
 
 
+def worker_proof_expired(until: date | None) -> Reason:
+    """Free meal refused: the proof of work staff saw has expired (its last day was ``until``)."""
+    when = f"（有效期至 {until.isoformat()}）" if until else ""
+    when_en = f" (valid until {until.isoformat()})" if until else ""
+    return (f"工作证明已过期{when}，请到社区复核",
+            f"The proof of work has expired{when_en}; please renew it at the community office")
+
+
+def residency_proof_expired(until: date | None) -> Reason:
+    """Age tier refused: the proof of residency staff saw has expired."""
+    when = f"（有效期至 {until.isoformat()}）" if until else ""
+    when_en = f" (valid until {until.isoformat()})" if until else ""
+    return (f"居住证明已过期{when}，请到社区复核",
+            f"The proof of residency has expired{when_en}; please renew it at the community office")
+
+
 def ticket_wrong_date(ticket_date: date | None) -> Reason:
     """Free meal refused: the one-time ticket is for another business date."""
     if ticket_date is None:
@@ -118,6 +134,16 @@ def suspended() -> Reason:
             "The meal voucher is suspended or invalid: menu price; please see community staff")
 
 
+def left(event: str | None, on: date | None) -> Reason:
+    """Nothing considered: the diner was recorded as deceased or moved away, from ``on``."""
+    day = on.isoformat() if on else ""
+    if event == "deceased":
+        return (f"该就餐者登记为已身故（{day}起），不享受补贴，按菜单价结算",
+                f"This diner is recorded as deceased (from {day}): no subsidy, menu price")
+    return (f"该就餐者已迁出本社区（{day}起），不享受补贴，按菜单价结算",
+            f"This diner has moved away (from {day}): no subsidy, menu price")
+
+
 def outside_meal_period(periods: tuple[MealPeriod, ...]) -> Reason:
     """Nothing considered: per-period limits apply and the time is outside every period."""
     hours = "、".join(f"{meal_period_name(p.name)} {p.start:%H:%M}–{p.end:%H:%M}" for p in periods)
@@ -135,6 +161,12 @@ def limit_reached(*, ticket: bool, limit_per: str, period: str, limit: int) -> R
                 f"Already had a subsidised meal this meal period ({meal_period_name(period, 'en')}; limit {limit})")
     return (f"今日已享受过补贴餐（每日限{limit}次）",
             f"Already had a subsidised meal today (limit {limit} a day)")
+
+
+def weekly_limit_reached(per_week: int) -> Reason:
+    """Nothing considered: the diner's subsidised meals this week (Monday–Sunday) are used up."""
+    return (f"本周补贴次数已用完（每周 {per_week} 次），按菜单价结算",
+            f"This week's subsidised meals are used up ({per_week} a week): menu price")
 
 
 def empty_order() -> Reason:

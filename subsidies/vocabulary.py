@@ -42,6 +42,34 @@ WORKER_CATEGORY_NAMES: dict[str, Names] = {
 }
 WORKER_CATEGORIES: tuple[str, ...] = tuple(WORKER_CATEGORY_NAMES)
 
+#: What a member of staff saw when verifying a worker category (the proof type recorded
+#: with the verification; a free note may say more).
+WORKER_PROOF_NAMES: dict[str, Names] = {
+    "employer_letter": Names("用工单位证明", "employer letter"),
+    "work_card": Names("工作证", "work card"),
+    "labour_contract": Names("劳动合同", "labour contract"),
+    "platform_record": Names("平台骑手证明", "delivery platform record"),
+    "other": Names("其他证明", "other proof"),
+}
+WORKER_PROOFS: tuple[str, ...] = tuple(WORKER_PROOF_NAMES)
+
+#: What a member of staff saw when verifying that a diner lives in the community.
+RESIDENCY_PROOF_NAMES: dict[str, Names] = {
+    "household_register": Names("户口簿", "household register"),
+    "residence_permit": Names("居住证", "residence permit"),
+    "property_certificate": Names("房产证", "property certificate"),
+    "rental_contract": Names("租赁合同", "rental contract"),
+    "community_certificate": Names("社区居住证明", "community certificate of residence"),
+}
+RESIDENCY_PROOFS: tuple[str, ...] = tuple(RESIDENCY_PROOF_NAMES)
+
+#: What ends a diner's benefits for good: recorded with its date, who recorded it and a note.
+LIFE_EVENT_NAMES: dict[str, Names] = {
+    "deceased": Names("身故", "deceased"),
+    "moved_away": Names("迁出", "moved away"),
+}
+LIFE_EVENTS: tuple[str, ...] = tuple(LIFE_EVENT_NAMES)
+
 #: The usual names of meal periods.  A policy names its periods freely in ``config.toml``
 #: (``meal_periods[i].name``); these are the names people see for the usual ones, and a
 #: period named otherwise (already in Chinese, say) is shown as it is written.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_
 from sqlmodel import Session, select
@@ -14,7 +14,8 @@ from pos.clock import naive_utc
 from pos.models import Diner, DinerChange, StaffUser, Voucher
 from pos.refusal import Refusal
 from pos.store.tokens import normalise_code
-from subsidies.vocabulary import WORKER_CATEGORIES
+from subsidies.expiry import add_months, verified_until
+from subsidies.vocabulary import LIFE_EVENTS, RESIDENCY_PROOFS, WORKER_CATEGORIES, WORKER_PROOFS
 from subsidies.resident_id import (ResidentIdError, mask_resident_id, normalise_resident_id, parse_resident_id,
                                    pseudonym)
 
@@ -40,11 +41,44 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
+EARLIEST_VERIFICATION = date(2000, 1, 1)
+
+
+def _verified_on(value: date | str | None, today: date, field: str) -> date:
+    """The date staff saw a proof: today when not given; never after today."""
+    if value is None or value == "":
+        return today
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            raise Refusal("invalid_verification_date", "核验日期格式应为 YYYY-MM-DD",
+                          f"{field}: a date YYYY-MM-DD is required") from None
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise Refusal("invalid_verification_date", "核验日期格式应为 YYYY-MM-DD", f"{field}: a date YYYY-MM-DD is required")
+    if value > today or value < EARLIEST_VERIFICATION:
+        raise Refusal("invalid_verification_date", "核验日期不能晚于今天（也不能早于 2000 年）",
+                      f"{field}: the date a proof was seen cannot be after today (nor before 2000)")
+    return value
+
+
+def _proof_type(value: str | None, known: tuple[str, ...], field: str) -> str | None:
+    value = (value or "").strip() or None
+    if value is not None and value not in known:
+        raise Refusal("unknown_proof_type", "未知的证明类型", f"{field} must be one of {', '.join(known)}")
+    return value
+
+
 def register_diner(*, session: Session, id_key: bytes, staff_id: str, community: str, name: str, id_number: str,
                    resident: bool, today: date, worker_category: str | None = None, worker_proof: str = "",
-                   phone: str | None = None) -> Diner:
+                   phone: str | None = None, worker_proof_type: str | None = None,
+                   worker_verified_on: date | str | None = None, residency_proof_type: str | None = None,
+                   residency_verified_on: date | str | None = None, flush: bool = True) -> Diner:
     """Register a diner.  Refuses a bad ID number (with the engine's message), an unknown
-    worker category, or a number already registered."""
+    worker category or proof type, a verification dated after today, or a number already
+    registered.  A worker category and residency are verified by ``staff_id`` on
+    ``worker_verified_on`` / ``residency_verified_on`` (default: today), from which their
+    expiry counts (:func:`proofs_until`)."""
     name = (name or "").strip()
     if not name or len(name) > 50:
         raise Refusal("invalid_name", "请填写姓名（50 字以内）", "name is required (at most 50 characters)")
@@ -63,19 +97,28 @@ def register_diner(*, session: Session, id_key: bytes, staff_id: str, community:
     worker_proof = (worker_proof or "").strip()
     if len(worker_proof) > 200:
         raise Refusal("invalid_worker_proof", "证明说明请在 200 字以内", "worker_proof: at most 200 characters")
+    worker_proof_type = _proof_type(worker_proof_type, WORKER_PROOFS, "worker_proof_type")
+    residency_proof_type = _proof_type(residency_proof_type, RESIDENCY_PROOFS, "residency_proof_type")
+    worker_on = _verified_on(worker_verified_on, today, "worker_verified_on") if worker_category else None
+    residency_on = _verified_on(residency_verified_on, today, "residency_verified_on") if resident else None
     diner = Diner(name=name, id_hmac=key, id_masked=mask_resident_id(rid.number), birth_date=rid.birth_date,
                   resident=resident, community=community, worker_category=worker_category,
                   worker_proof=worker_proof if worker_category else "",
                   worker_verified_by=staff_id if worker_category else None,
                   worker_verified_at=now if worker_category else None,
-                  phone=(phone or None), created_by=staff_id, created_at=now, updated_at=now)
+                  phone=(phone or None), created_by=staff_id, created_at=now, updated_at=now,
+                  worker_proof_type=worker_proof_type if worker_category else None, worker_verified_on=worker_on,
+                  residency_proof_type=residency_proof_type if resident else None,
+                  residency_verified_by=staff_id if resident else None, residency_verified_on=residency_on)
     session.add(diner)
-    session.flush()
+    if flush:  # False: the caller flushes many registrations at once (a bulk import)
+        session.flush()
     return diner
 
 
 # Fields a person may change after registration, and how each is shown in the history.
-EDITABLE = ("name", "id_number", "resident", "worker_category", "worker_proof", "phone", "community")
+EDITABLE = ("name", "id_number", "resident", "worker_category", "worker_proof", "phone", "community",
+            "worker_proof_type", "worker_verified_on", "residency_proof_type", "residency_verified_on")
 
 
 def _record(session: Session, diner: Diner, staff_id: str, at, field: str, old, new) -> None:
@@ -151,6 +194,17 @@ def edit_diner(*, session: Session, id_key: bytes, diner_id: str, staff_id: str,
             put("birth_date", rid.birth_date)
     if "resident" in changes:
         put("resident", bool(changes["resident"]))
+    if diner.resident and (("resident" in changed) or any(
+            _differs(changes, diner, k) for k in ("residency_proof_type", "residency_verified_on"))):
+        # Residency (re)verified by this member of staff: on the date given, today by default.
+        put("residency_proof_type", _proof_type(changes.get("residency_proof_type", diner.residency_proof_type),
+                                                RESIDENCY_PROOFS, "residency_proof_type"))
+        put("residency_verified_on", _verified_on(changes.get("residency_verified_on"), today, "residency_verified_on"))
+        diner.residency_verified_by = staff_id
+    elif not diner.resident and "resident" in changed:
+        put("residency_proof_type", None)
+        put("residency_verified_on", None)
+        diner.residency_verified_by = None
     if "community" in changes:
         value = (changes["community"] or "").strip()
         if not value:
@@ -167,6 +221,8 @@ def edit_diner(*, session: Session, id_key: bytes, diner_id: str, staff_id: str,
             diner.worker_verified_at = now if category else None
             if not category:
                 put("worker_proof", "")
+                put("worker_proof_type", None)
+                put("worker_verified_on", None)
     if "worker_proof" in changes and diner.worker_category:
         proof = (changes["worker_proof"] or "").strip()
         if len(proof) > 200:
@@ -174,6 +230,14 @@ def edit_diner(*, session: Session, id_key: bytes, diner_id: str, staff_id: str,
         if proof != diner.worker_proof:
             put("worker_proof", proof)
             diner.worker_verified_by, diner.worker_verified_at = staff_id, now
+    if diner.worker_category and ("worker_category" in changed or any(
+            _differs(changes, diner, k) for k in ("worker_proof_type", "worker_verified_on"))):
+        # The category (re)verified by this member of staff: on the date given, today by
+        # default; the expiry counts from it again.
+        put("worker_proof_type", _proof_type(changes.get("worker_proof_type", diner.worker_proof_type),
+                                             WORKER_PROOFS, "worker_proof_type"))
+        put("worker_verified_on", _verified_on(changes.get("worker_verified_on"), today, "worker_verified_on"))
+        diner.worker_verified_by, diner.worker_verified_at = staff_id, now
     if "phone" in changes:
         put("phone", _clean_phone(changes["phone"]))
     if changed:
@@ -181,6 +245,118 @@ def edit_diner(*, session: Session, id_key: bytes, diner_id: str, staff_id: str,
         session.add(diner)
         session.flush()
     return changed
+
+
+def _as_text(value) -> str | None:
+    if value is None or value == "":
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value).strip()
+
+
+def _differs(changes: dict, diner: Diner, field: str) -> bool:
+    """Whether ``changes`` gives ``field`` a value other than the diner's (an empty one
+    leaves it as it is)."""
+    new = _as_text(changes.get(field))
+    return new is not None and new != _as_text(getattr(diner, field))
+
+
+def proofs_until(diner, registry) -> tuple[date | None, date | None]:
+    """The last day a diner's proof of work and proof of residency count, from the dates
+    staff saw them and ``registry`` (:class:`pos.config.RegistryConfig`) months; None for
+    one that does not expire (0 months) or was not verified."""
+    worker = verified_until(diner.worker_verified_on, registry.worker_proof_months) if diner.worker_category else None
+    residency = verified_until(diner.residency_verified_on, registry.residency_proof_months) if diner.resident else None
+    return worker, residency
+
+
+def record_life_event(*, session: Session, diner_id: str, staff_id: str, community: str | None, kind: str,
+                      on: date | str, note: str, today: date) -> Diner:
+    """Record that a diner died or moved away on ``on`` (not after ``today``): no benefit
+    from that date (the rules engine refuses it), their past grants untouched.  Refuses an
+    unknown kind, a bad date and a diner who already has a life event recorded."""
+    if kind not in LIFE_EVENTS:
+        raise Refusal("unknown_life_event", "未知的事件类型", f"kind must be one of {', '.join(LIFE_EVENTS)}")
+    note = (note or "").strip()
+    if len(note) > 200:
+        raise Refusal("invalid_note", "备注请在 200 字以内", "note: at most 200 characters")
+    if isinstance(on, str):
+        try:
+            on = date.fromisoformat(on.strip())
+        except ValueError:
+            raise Refusal("invalid_event_date", "日期格式应为 YYYY-MM-DD", "date: YYYY-MM-DD is required") from None
+    if on > today or on < EARLIEST_VERIFICATION:
+        raise Refusal("invalid_event_date", "日期不能晚于今天（也不能早于 2000 年）",
+                      "date: cannot be after today (nor before 2000)")
+    diner = get_diner(session=session, diner_id=diner_id, community=community, for_update=True)
+    if diner.left_kind is not None:
+        raise Refusal("already_left", "该就餐者已登记为身故或迁出", "this diner is already recorded as deceased or moved away")
+    now = naive_utc()
+    _record(session, diner, staff_id, now, "left", "", f"{kind} {on.isoformat()}" + (f" ({note})" if note else ""))
+    diner.left_kind, diner.left_on, diner.left_by, diner.left_recorded_at, diner.left_note = kind, on, staff_id, now, note
+    diner.updated_at = now
+    session.add(diner)
+    session.flush()
+    return diner
+
+
+@dataclass(frozen=True)
+class Expiring:
+    """A verification that has expired or expires soon, as the registrar's list shows it:
+    the masked name only (never the ID number)."""
+
+    diner_id: str
+    masked_name: str
+    community: str
+    proof: str                 # "worker" or "residency"
+    worker_category: str | None
+    proof_type: str | None
+    verified_on: date
+    verified_by: str           # the staff member's display name
+    until: date
+
+    def expired_on(self, day: date) -> bool:
+        return day > self.until
+
+
+def expiring(*, session: Session, community: str | None, registry, today: date, within_days: int = 30) -> list[Expiring]:
+    """Verifications (proof of work; of residency when it expires) that have expired, or
+    expire within ``within_days`` of ``today``, of diners still registered (not deceased or
+    moved away), the first to expire first."""
+    horizon = today + timedelta(days=within_days)
+    kinds = []
+    if registry.worker_proof_months:
+        kinds.append(("worker", Diner.worker_category.is_not(None), Diner.worker_verified_on,
+                      Diner.worker_verified_by, registry.worker_proof_months))
+    if registry.residency_proof_months:
+        kinds.append(("residency", Diner.resident == True, Diner.residency_verified_on,  # noqa: E712
+                      Diner.residency_verified_by, registry.residency_proof_months))
+    found: list[Expiring] = []
+    for proof, which, on_col, by_col, months in kinds:
+        # until = on + months − 1 day ≤ horizon  ⇔  on ≤ horizon + 1 day − months (months back, clamped).
+        latest = _months_back(horizon + timedelta(days=1), months)
+        q = (select(Diner, StaffUser.display_name).join(StaffUser, StaffUser.id == by_col, isouter=True)
+             .where(which, on_col.is_not(None), on_col <= latest, Diner.left_kind.is_(None)))
+        if community is not None:
+            q = q.where(Diner.community == community)
+        for d, staff in session.exec(q):
+            on = getattr(d, on_col.key)
+            until = verified_until(on, months)
+            if until is None or until > horizon:
+                continue
+            found.append(Expiring(diner_id=d.id, masked_name=mask_name(d.name), community=d.community, proof=proof,
+                                  worker_category=d.worker_category if proof == "worker" else None,
+                                  proof_type=d.worker_proof_type if proof == "worker" else d.residency_proof_type,
+                                  verified_on=on, verified_by=staff or "", until=until))
+    found.sort(key=lambda e: (e.until, e.proof, e.masked_name, e.diner_id))
+    return found
+
+
+def _months_back(day: date, months: int) -> date:
+    """The latest date whose ``months``-later date (clamped to month ends) is on or before
+    ``day``: a bound for the query, checked exactly in Python afterwards."""
+    candidate = add_months(day, -months)
+    # Clamping can move a later date onto ``day`` (31 Jan + 1 month = 28 Feb): widen a little.
+    return candidate + timedelta(days=3)
 
 
 def set_suspended(*, session: Session, diner_id: str, staff_id: str, community: str | None, suspended: bool,

@@ -17,7 +17,7 @@ from pos.store import credentials
 from pos.store.credentials import Credential, CredentialRequest
 from pos.refusal import Refusal
 from pos.tx import Tx
-from subsidies.business_day import business_moment
+from subsidies.business_day import business_moment, week_of
 from subsidies.engine import Counters, Decision, DinerFacts, Order, OrderLine, decide, period_key
 from subsidies.policy import PolicyError, PolicyVersion
 
@@ -63,6 +63,15 @@ class PricedLine:
     @property
     def line_total_fen(self) -> int:
         return self.unit_price_fen * self.qty
+
+
+class DinerMeals(NamedTuple):
+    """The diner's live subsidised meals as the store read them: in the span the daily
+    limit counts over (the business date or the meal period), and this week (Monday–Sunday
+    of the business date, read only when the policy sets ``per_week``; else 0)."""
+
+    today: int
+    week: int = 0
 
 
 class FreeMeals(NamedTuple):
@@ -157,13 +166,16 @@ def free_meals_today(tx: Tx, *, policy: PolicyVersion | None, canteen_id: str, b
 
 
 def counters_today(tx: Tx, *, policy: PolicyVersion, canteen_id: str, moment: Moment,
-                   credential: Credential | None) -> tuple[FreeMeals, int]:
+                   credential: Credential | None) -> tuple[FreeMeals, DinerMeals]:
     """What the engine's counters need, read in one statement: the canteen's free meals
-    today (:func:`free_meals_today`) and the diner's live subsidised meals in the span
-    the policy's limit counts over now — the business date, or the meal period; a
-    one-time ticket's, ever; none for no diner (or outside every meal period)."""
+    today (:func:`free_meals_today`) and the diner's live subsidised meals (:class:`DinerMeals`)
+    in the span the policy's limit counts over now — the business date, or the meal
+    period; a one-time ticket's, ever; none for no diner (or outside every meal period) —
+    and, when the policy sets ``per_week``, this week across the district (a ticket has
+    no weekly limit)."""
     key = credential.diner_key if credential is not None else None
     period = period_key(policy, moment.local_time)
+    week = "0"
     if not key or period is None:
         grants = "0"
     elif credential.kind == "ticket":  # a ticket is spent once, whatever the date or period
@@ -171,19 +183,30 @@ def counters_today(tx: Tx, *, policy: PolicyVersion, canteen_id: str, moment: Mo
     else:
         grants = ("(SELECT COUNT(*) FROM subsidy_grants WHERE diner_key = :k AND business_date = :d "
                   "AND period = :p AND voided = :no)")
-    cap, used, subsidised = tx.one(
-        f"SELECT c.cap, c.used, {grants} FROM (SELECT 1 AS one) AS one "
+        if policy.per_week is not None:
+            week = WEEK_GRANTS
+    monday, sunday = week_of(moment.business_date)
+    cap, used, subsidised, this_week = tx.one(
+        f"SELECT c.cap, c.used, {grants}, {week} FROM (SELECT 1 AS one) AS one "
         "LEFT JOIN free_meal_counters c ON c.canteen_id = :c AND c.business_date = :d",
-        {"c": canteen_id, "d": moment.business_date, "k": key, "p": period, "no": False})
+        {"c": canteen_id, "d": moment.business_date, "k": key, "p": period, "no": False,
+         "w0": monday, "w1": sunday})
     free_meals = FreeMeals(cap, used) if cap is not None else FreeMeals(policy.free_meals_per_day, 0)
-    return free_meals, subsidised
+    return free_meals, DinerMeals(subsidised, this_week)
+
+
+#: A diner's live grants in a week (``:k`` the diner key, ``:w0``–``:w1`` its Monday and
+#: Sunday), at every canteen of the district: what the engine reads, and what a week's
+#: counter row starts from (:func:`pos.store.sales.write_sale`).
+WEEK_GRANTS = ("(SELECT COUNT(*) FROM subsidy_grants WHERE diner_key = :k AND business_date >= :w0 "
+               "AND business_date <= :w1 AND voided = :no)")
 
 
 def decide_quote(*, canteen_id: str, moment: Moment, policy: PolicyVersion, lines: tuple[PricedLine, ...],
-                 credential: Credential | None, free_meals: FreeMeals, subsidised: int) -> Quote:
+                 credential: Credential | None, free_meals: FreeMeals, subsidised: DinerMeals) -> Quote:
     """Ask the rules engine about this order with the counters read; no side effects."""
     counters = Counters(free_meals_used=min(free_meals.used, policy.free_meals_per_day),
-                        diner_subsidised=subsidised)
+                        diner_subsidised=subsidised.today, diner_week=subsidised.week)
     order = Order(tuple(OrderLine(item_id=line.item_id, name=line.name, unit_price_fen=line.unit_price_fen,
                                   qty=line.qty, welfare_meal=line.welfare_meal) for line in lines))
     decision = decide(policy=policy, diner=credential.facts if credential is not None else ANONYMOUS, order=order,

@@ -12,7 +12,11 @@ tills press at once:
   chain position read then see every earlier sale;
 * the daily free-meal cap is claimed with a conditional update (``used < cap``);
 * one live subsidy per diner per day (or meal period) is a partial unique index, across
-  every canteen of the district.
+  every canteen of the district;
+* a weekly limit (the policy's ``per_week``) is claimed on the diner's counter row for
+  the week with a conditional update (``used < cap``, and a CHECK behind it), across
+  every canteen of the district: on PostgreSQL a second till waits on that row and then
+  finds the week used up.
 
 A refusal raises :class:`pos.refusal.Refusal` and the transaction rolls back:
 nothing of a refused sale is recorded.  Money is integer fen throughout.
@@ -31,12 +35,14 @@ from pos.store import credentials, idempotency, ledger
 from pos.store.audit import audit
 from pos.store.credentials import CredentialRequest
 from pos.store.idempotency import Answer
-from pos.store.pricing import LineRequest, Quote, counters_today, decide_quote, moment_of, policy_for, price_lines
+from pos.store.pricing import (WEEK_GRANTS, LineRequest, Quote, counters_today, decide_quote, moment_of, policy_for,
+                                price_lines)
 from pos.refusal import Refusal
 from pos.store.sale_views import SaleView, get_sale, sale_view
 from pos.store.shifts import MAX_CASH_FEN, selling_shift
 from pos.tx import Tx
 from subsidies import reasons
+from subsidies.business_day import week_of
 from subsidies.vocabulary import TENDERS
 
 
@@ -196,6 +202,16 @@ def write_sale(tx: Tx, *, chain: ledger.ChainWriter, quote: Quote, shift_id: str
                                                 credential=cred)
         raise price_changed(decide_quote(canteen_id=canteen_id, moment=m, policy=quote.policy, lines=quote.lines,
                                          credential=cred, free_meals=free_meals, subsidised=subsidised))
+    if d.granted and quote.policy.per_week is not None and cred.kind != "ticket" and not _claim_week(tx, quote):
+        # Another till (maybe at another canteen of the district) took the diner's last
+        # subsidised meal of the week a moment ago: the new quote says so.
+        free_meals, subsidised = counters_today(tx, policy=quote.policy, canteen_id=canteen_id, moment=m,
+                                                credential=cred)
+        again = decide_quote(canteen_id=canteen_id, moment=m, policy=quote.policy, lines=quote.lines,
+                             credential=cred, free_meals=free_meals, subsidised=subsidised)
+        if again.decision.granted:  # the counter row holds grants the count does not see: trust the row
+            raise Refusal("weekly_limit_reached", *reasons.weekly_limit_reached(quote.policy.per_week))
+        raise price_changed(again)
     sale_id = new_id()
     receipt_no = tx.scalar("SELECT COALESCE(MAX(receipt_no), 0) + 1 FROM sales WHERE canteen_id = :c", {"c": canteen_id})
     sale = chain.stamp("sales", {
@@ -243,6 +259,23 @@ def _claim_free_meal(tx: Tx, quote: Quote) -> bool:
                   "WHERE canteen_id = :c AND business_date = :d AND used < cap RETURNING used", params) is not None
 
 
+def _claim_week(tx: Tx, quote: Quote) -> bool:
+    """Take one of the diner's subsidised meals of the week (the policy's ``per_week``):
+    the week's counter row is made by the first claim under a weekly limit, from the
+    diner's live grants of the week so far, and ``used`` only goes up while it is below
+    the cap.  On PostgreSQL a till racing another waits on the row (the INSERT on its
+    key, the UPDATE on its lock) and then reads what the other committed."""
+    monday, sunday = week_of(quote.moment.business_date)
+    params = {"k": quote.credential.diner_key, "w": monday, "w0": monday, "w1": sunday,
+              "cap": quote.policy.per_week, "no": False}
+    # (WHERE TRUE: SQLite would read ON CONFLICT right after the FROM as part of a join.)
+    tx.execute("INSERT INTO weekly_subsidy_counters (diner_key, week_start, cap, used) "
+               f"SELECT :k, :w, :cap, CASE WHEN n > :cap THEN :cap ELSE n END FROM (SELECT {WEEK_GRANTS} AS n) AS g "
+               "WHERE TRUE ON CONFLICT (diner_key, week_start) DO NOTHING", params)
+    return tx.one("UPDATE weekly_subsidy_counters SET used = used + 1, cap = :cap "
+                  "WHERE diner_key = :k AND week_start = :w AND used < :cap RETURNING used", params) is not None
+
+
 def void_sale(tx: Tx, *, sale_id: str, reason: str, requested_by, approved_by, instant: datetime,
               address: str = "") -> SaleView:
     """Void a sale of an open business date: a chained void row, the sale marked voided,
@@ -274,6 +307,10 @@ def void_sale(tx: Tx, *, sale_id: str, reason: str, requested_by, approved_by, i
             tx.execute("UPDATE free_meal_counters SET used = used - 1 "
                        "WHERE canteen_id = :c AND business_date = :d AND used > 0",
                        {"c": canteen_id, "d": sale.business_date})
+        # The diner's week gets the meal back (a row exists only under a weekly limit).
+        tx.execute("UPDATE weekly_subsidy_counters SET used = used - 1 WHERE week_start = :w AND used > 0 "
+                   "AND diner_key = (SELECT diner_key FROM subsidy_grants WHERE sale_id = :i)",
+                   {"w": week_of(sale.business_date)[0], "i": sale_id})
     chain.save()
     audit(tx=tx, action="sale_voided", actor=requested_by, canteen_id=canteen_id, target=sale_id, address=address,
           detail={"approved_by": approved_by.username, "refund_fen": sale.due_fen,

@@ -23,6 +23,7 @@ from pos.web.reporting import corrections_pages
 from pos.web.api.answers import REFUSAL_EXTRAS
 from pos.web.api.schemas import ErrorOut
 from pos.web import input_policy
+from pos.web.uploads import InMemoryUploadsRequest
 from pos.web.i18n import init_i18n
 from pos.web.refusals import register_error_handlers
 from pos.web.signin import csrf, init_auth, start_page_for
@@ -147,6 +148,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     )
     app.json.ensure_ascii = False
     app.config.update(test_config)
+    # Uploads (a list of diners with their ID numbers) are parsed in memory, never spooled to disk.
+    app.request_class = InMemoryUploadsRequest
     database = test_config.get("DATABASE") or open_database(
         settings.database_url, writer_lock=os.environ.get(NO_WRITER_LOCK_ENV) != "1",
         write_wait_s=settings.write_wait_seconds)

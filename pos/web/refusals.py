@@ -34,10 +34,11 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
     404: ("unknown_canteen", "unknown_sale", "unknown_shift", "unknown_code", "diner_not_found", "item_not_found",
           "user_not_found", "voucher_not_found", "voucher_unknown", "ticket_unknown", "unknown_claim"),
     # It exists, but its state does not allow this now.
-    409: ("already_active", "already_corrected", "already_registered", "already_suspended", "already_voided",
-          "base_url_loopback", "cannot_disable_self", "claim_frozen", "claim_overlaps", "claim_state", "day_already_closed", "days_open", "day_closed", "day_open", "diner_suspended", "empty_menu",
+    409: ("already_left", "already_active", "already_corrected", "already_registered", "already_suspended", "already_voided",
+          "base_url_loopback", "cannot_disable_self", "claim_frozen", "diner_erased", "claim_overlaps", "claim_state", "day_already_closed", "days_open", "day_closed", "day_open", "diner_suspended", "empty_menu",
           "item_exists", "limit_reached", "month_not_over", "no_open_shift", "no_policy", "price_changed", "shift_already_open",
-          "shift_closed", "shifts_open", "tickets_exceed_cap", "username_taken", "voucher_not_active"),
+          "shift_closed", "shifts_open", "tickets_exceed_cap", "username_taken", "voucher_not_active",
+          "weekly_limit_reached"),
     # What was sent cannot be accepted as it is.
     422: ("checks_unexplained", "invalid_note", "invalid_scope", "reference_required", "code_mistyped", "empty_order", "empty_scan", "future_date", "idempotency_key_reused", "insufficient_cash",
           "invalid_amount", "invalid_available", "invalid_business_date", "invalid_category", "invalid_community",
@@ -48,8 +49,13 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
           "ticket_date_past", "ticket_other_canteen", "ticket_wrong_date", "too_many_lines", "unknown_field",
           "unknown_item", "unknown_worker_category", "voucher_expired", "voucher_revoked", "voucher_superseded",
           "weak_password", "same_password", "password_required", "entries_differ", "refund_out_of_range", "subsidy_out_of_range", "nothing_to_correct", "invalid_receipt_no",
+          "invalid_verification_date", "unknown_proof_type", "unknown_life_event", "invalid_event_date",
           # The input policy (pos.web.input_policy): text, JSON nesting, dates out of range.
           "invalid_text", "json_too_deep", "date_out_of_range", "month_out_of_range",
+          # A list of diners to import (pos.store.diner_import): the file, or a row of it.
+          "import_empty", "import_file_unreadable", "import_bad_header", "import_too_many_rows", "import_has_errors",
+          "import_duplicate", "import_bad_resident", "import_id_not_text", "import_extra_cells", "import_bad_date",
+          "import_not_registered", "import_name_differs",
           *(f"{kind}_{code}" for kind in ("voucher", "ticket") for code in TOKEN_REFUSALS),
           *(f"resident_id_{code}" for code in RESIDENT_ID_ERRORS)),
     428: ("idempotency_key_required",),

@@ -30,7 +30,10 @@ def decoded_qr_codes(pdf: bytes, out: Path, name: str) -> list[str]:
         pages = sorted(out.glob(f"{name}-{dpi}-*.png"))
         assert pages, "pdftoppm made no page images"
         for number, page in enumerate(pages):
-            r = subprocess.run([zbarimg, "--raw", "-q", str(page)], capture_output=True, text=True, timeout=120)
+            # QR codes only: with every symbology on, zbar now and then reads a stretch of the
+            # printed text or a cut mark as a one-dimensional barcode that is not there.
+            r = subprocess.run([zbarimg, "--raw", "-q", "-Sdisable", "-Sqrcode.enable", str(page)],
+                               capture_output=True, text=True, timeout=120)
             assert r.returncode in (0, 4), r.stderr  # 4: no code on the page
             read = Counter(line for line in r.stdout.splitlines() if line.strip())
             found[number] = found.get(number, Counter()) | read  # the most times each was read

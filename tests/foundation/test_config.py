@@ -45,6 +45,12 @@ MISTAKES = [
     ("bad limit", lambda s: s.replace('per = "day"', 'per = "week"'), "policy.limit.per must be \"day\" or \"period\""),
     ("period end before start", lambda s: s.replace('start = "10:30", end = "14:00"', 'start = "14:00", end = "10:30"'),
      "policy.limit.periods[1].end must be after start"),
+    ("no weekly meals", lambda s: s.replace("# per_week = 5", "per_week = 0"),
+     "policy.limit.per_week must be a whole number of meals >= 1, got 0"),
+    ("fractional weekly meals", lambda s: s.replace("# per_week = 5", "per_week = 4.5"),
+     "policy.limit.per_week must be a whole number of meals >= 1, got 4.5"),
+    ("weekly meals as text", lambda s: s.replace("# per_week = 5", 'per_week = "5"'),
+     "policy.limit.per_week must be a whole number of meals >= 1, got '5'"),
     ("not TOML", lambda s: s + "\n[[canteens]\n", "is not valid TOML"),
     ("effective date as text", lambda s: s.replace("effective_from = 2026-01-01", 'effective_from = "2026-01-01"'),
      "policy.effective_from must be a date"),
@@ -93,6 +99,12 @@ def test_checks_and_opening_hours_are_read_and_default_when_absent(tmp_path):
     s = load_settings(write(tmp_path, bare), env=DEV)
     assert s.checks == ChecksConfig()
     assert all((c.opens, c.closes) == (time(6, 30), time(19, 30)) for c in s.canteens)
+
+
+def test_a_weekly_limit_is_read_and_absent_by_default(tmp_path):
+    assert load_settings(write(tmp_path, SHIPPED), env=DEV).policy.versions[0].per_week is None
+    weekly = load_settings(write(tmp_path, SHIPPED.replace("# per_week = 5", "per_week = 5")), env=DEV)
+    assert weekly.policy.versions[0].per_week == 5
 
 
 def test_policy_versions_must_be_in_order(tmp_path):

@@ -266,7 +266,7 @@ def test_a_community_without_registered_eligible_diners_is_reported_as_not_check
 # -- wiring and wording ---------------------------------------------------------------------------
 
 CODES = {"revenue_identity", "revenue_by_tender", "void_rate", "same_diner_two_canteens", "free_meal_before_opening",
-         "sales_outside_hours", "attendance"}
+         "sales_outside_hours", "attendance", "grant_after_life_event"}
 
 
 def test_the_checks_reach_the_daily_report_and_the_monthly_claim(app):

@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from subsidies.business_day import business_moment
+from subsidies.business_day import business_moment, week_of
 from subsidies.engine import (
     CODES,
     Counters,
@@ -333,6 +333,86 @@ def test_the_number_of_subsidised_meals_per_day_is_configurable(had, granted):
     assert decision.granted == granted
 
 
+# -- the weekly limit (per_week) ------------------------------------------------------------
+
+WEEKLY = replace(POLICY, version="2026-01-weekly", per_week=5)
+WEEKLY_PER_PERIOD = replace(PER_PERIOD, version="2026-01-period-weekly", per_week=5)
+
+
+@pytest.mark.parametrize(
+    ("policy", "diner", "order", "counters", "code"),
+    [
+        (WEEKLY, resident(date(1940, 1, 1)), LUNCH, Counters(diner_week=0), "age_tier"),
+        (WEEKLY, resident(date(1940, 1, 1)), LUNCH, Counters(diner_week=4), "age_tier"),
+        (WEEKLY, resident(date(1940, 1, 1)), LUNCH, Counters(diner_week=5), "weekly_limit_reached"),
+        (WEEKLY, resident(date(1940, 1, 1)), LUNCH, Counters(diner_week=6), "weekly_limit_reached"),
+        (WEEKLY, worker(), WELFARE_LUNCH, Counters(diner_week=4), "free_meal"),
+        (WEEKLY, worker(), WELFARE_LUNCH, Counters(diner_week=5), "weekly_limit_reached"),
+        # the daily limit is told first: today's meal is the nearer reason
+        (WEEKLY, resident(date(1940, 1, 1)), LUNCH, Counters(diner_subsidised=1, diner_week=5), "limit_reached"),
+        # without per_week a week of meals changes nothing
+        (POLICY, resident(date(1940, 1, 1)), LUNCH, Counters(diner_week=30), "age_tier"),
+        # a one-time ticket's only limit is itself
+        (WEEKLY, ticket(), WELFARE_LUNCH, Counters(diner_week=5), "free_meal"),
+        # per meal period: a new period, but the week is used up
+        (WEEKLY_PER_PERIOD, resident(date(1940, 1, 1)), LUNCH, Counters(diner_week=4), "age_tier"),
+        (WEEKLY_PER_PERIOD, resident(date(1940, 1, 1)), LUNCH, Counters(diner_week=5), "weekly_limit_reached"),
+        # nothing to refuse outside the meal periods, nor for the anonymous or suspended
+        (WEEKLY, DinerFacts("anonymous"), LUNCH, Counters(diner_week=5), "no_credential"),
+        (WEEKLY, resident(date(1940, 1, 1), suspended=True), LUNCH, Counters(diner_week=5), "suspended"),
+    ],
+)
+def test_a_weekly_limit_counts_the_diners_subsidised_meals_this_week(policy, diner, order, counters, code):
+    decision = run(diner, order, policy=policy, counters=counters)
+    assert decision.code == code
+    assert decision.granted == (code in ("age_tier", "free_meal"))
+    if code == "weekly_limit_reached":
+        assert (decision.amount_fen, decision.kind, decision.considered) == (0, None, ())
+
+
+def test_a_used_up_week_is_refused_with_its_own_words():
+    decision = run(resident(date(1940, 1, 1)), policy=WEEKLY, counters=Counters(diner_week=5))
+    assert decision.reason_zh == "本周补贴次数已用完（每周 5 次），按菜单价结算"
+    assert decision.reason_en == "This week's subsidised meals are used up (5 a week): menu price"
+    assert "weekly_limit_reached" in CODES
+
+
+@pytest.mark.parametrize(
+    ("day", "monday"),
+    [
+        (date(2026, 3, 2), date(2026, 3, 2)),    # a Monday starts its own week
+        (date(2026, 3, 4), date(2026, 3, 2)),
+        (date(2026, 3, 8), date(2026, 3, 2)),    # the Sunday ends it
+        (date(2026, 3, 9), date(2026, 3, 9)),
+        (date(2026, 1, 1), date(2025, 12, 29)),  # a week across the new year
+        (date(2028, 3, 1), date(2028, 2, 28)),   # and across 29 February
+    ],
+)
+def test_the_week_runs_monday_to_sunday_of_the_business_date(day, monday):
+    assert week_of(day) == (monday, monday + timedelta(days=6))
+
+
+def test_the_week_follows_the_canteens_clock_not_utc():
+    # 00:30 on Monday 9 March in Beijing is still Sunday 8 March in UTC: a new week already.
+    instant = datetime(2026, 3, 8, 16, 30, tzinfo=timezone.utc)
+    day, _ = business_moment(instant, "Asia/Shanghai")
+    assert week_of(day)[0] == date(2026, 3, 9)
+    assert week_of(instant.date())[0] == date(2026, 3, 2)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "5"])
+def test_per_week_must_be_a_whole_number_of_meals(bad):
+    with pytest.raises(PolicyError) as e:
+        replace(POLICY, per_week=bad)
+    assert [p.path for p in e.value.problems] == ["per_week"]
+    assert "whole number of meals >= 1" in str(e.value)
+
+
+def test_counters_refuse_a_negative_week():
+    with pytest.raises(ValueError):
+        Counters(diner_week=-1)
+
+
 # -- meal periods ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
@@ -484,8 +564,8 @@ def test_as_dict_is_json_ready_with_integer_fen():
 
 
 def test_every_decision_code_is_a_documented_code():
-    assert {"age_tier", "free_meal", "empty_order", "limit_reached"} <= set(CODES)
-    assert len(CODES) == len(set(CODES)) == 15
+    assert {"age_tier", "free_meal", "empty_order", "limit_reached", "weekly_limit_reached"} <= set(CODES)
+    assert len(CODES) == len(set(CODES))
 
 
 @pytest.mark.parametrize(
@@ -503,3 +583,113 @@ def test_line_and_order_totals_are_exact_fen():
     assert SOUP.line_total_fen == 600
     assert WELFARE_LUNCH.gross_fen == 2100
     assert Order([SET_MEAL]).lines == (SET_MEAL,)
+
+
+# -- verification with an expiry, and life events ----------------------------------------------
+
+from subsidies.engine import standing  # noqa: E402
+from subsidies.expiry import add_months, verified_until  # noqa: E402
+
+UNTIL = BUSINESS_DATE  # the proof's last day is the business date itself
+
+
+@pytest.mark.parametrize(
+    ("verified_on", "months", "until"),
+    [
+        (date(2025, 3, 10), 12, date(2026, 3, 9)),
+        (date(2025, 1, 31), 1, date(2025, 2, 27)),   # no 31 February: the count ends on the 28th
+        (date(2024, 2, 29), 12, date(2025, 2, 27)),  # 29 February + a year → 28 February
+        (date(2025, 12, 15), 3, date(2026, 3, 14)),  # across the turn of the year
+        (date(2025, 3, 10), 0, None),                # 0 months: never expires
+        (None, 12, None),                            # never verified
+    ],
+)
+def test_a_proof_counts_until_the_day_before_the_same_date_months_later(verified_on, months, until):
+    assert verified_until(verified_on, months) == until
+
+
+def test_months_move_back_as_well_as_on():
+    assert add_months(date(2026, 3, 31), -1) == date(2026, 2, 28)
+    assert add_months(date(2026, 1, 15), -13) == date(2024, 12, 15)
+
+
+@pytest.mark.parametrize(
+    ("business_date", "code", "amount"),
+    [
+        (UNTIL - timedelta(days=1), "free_meal", 1500),      # the day before expiry
+        (UNTIL, "free_meal", 1500),                          # its last day still counts
+        (UNTIL + timedelta(days=1), "worker_proof_expired", 0),  # the day after: expired
+    ],
+)
+def test_a_worker_whose_proof_of_work_has_expired_gets_no_free_meal(business_date, code, amount):
+    diner = replace(worker(), worker_verified_until=UNTIL)
+    decision = run(diner, WELFARE_LUNCH, business_date=business_date)
+    assert (decision.code, decision.amount_fen) == (code, amount)
+    if code == "worker_proof_expired":
+        assert decision.reason_zh == f"工作证明已过期（有效期至 {UNTIL.isoformat()}），请到社区复核"
+        assert decision.reason_en == (f"The proof of work has expired (valid until {UNTIL.isoformat()}); "
+                                      "please renew it at the community office")
+
+
+def test_an_older_worker_with_an_expired_proof_of_work_still_gets_the_age_discount():
+    diner = replace(worker(birth_date=date(1950, 1, 1), resident=True), worker_verified_until=UNTIL - timedelta(days=1))
+    decision = run(diner, WELFARE_LUNCH)
+    assert (decision.code, decision.amount_fen) == ("age_tier", 300)
+    assert {c.code for c in decision.considered} == {"age_tier", "worker_proof_expired"}
+
+
+@pytest.mark.parametrize(
+    ("until", "code", "amount"),
+    [
+        (None, "age_tier", 700),                         # residency that does not expire
+        (BUSINESS_DATE, "age_tier", 700),                # its last day
+        (BUSINESS_DATE - timedelta(days=1), "residency_proof_expired", 0),
+    ],
+)
+def test_a_resident_whose_proof_of_residency_has_expired_gets_no_age_discount(until, code, amount):
+    decision = run(resident(date(1940, 1, 1), residency_verified_until=until))
+    assert (decision.code, decision.amount_fen) == (code, amount)
+    if code == "residency_proof_expired":
+        assert decision.reason_zh.startswith("居住证明已过期")
+
+
+def test_residency_expiry_does_not_matter_when_the_policy_does_not_require_residency():
+    open_policy = replace(POLICY, residency_required=False)
+    decision = run(resident(date(1940, 1, 1), residency_verified_until=date(2020, 1, 1)), policy=open_policy)
+    assert (decision.code, decision.amount_fen) == ("age_tier", 700)
+
+
+@pytest.mark.parametrize(
+    ("event", "event_on", "business_date", "code"),
+    [
+        ("deceased", date(2026, 3, 10), date(2026, 3, 9), "free_meal"),  # the day before: benefits as usual
+        ("deceased", date(2026, 3, 10), date(2026, 3, 10), "deceased"),  # benefits stop from that date
+        ("deceased", date(2026, 3, 10), date(2026, 3, 11), "deceased"),
+        ("moved_away", date(2026, 3, 10), date(2026, 4, 1), "moved_away"),
+    ],
+)
+def test_a_diner_recorded_as_deceased_or_moved_away_has_no_benefit_from_that_date(event, event_on, business_date,
+                                                                                  code):
+    diner = replace(worker(birth_date=date(1940, 1, 1), resident=True), left=event, left_on=event_on)
+    decision = run(diner, WELFARE_LUNCH, business_date=business_date)
+    assert decision.code == code
+    assert decision.granted == (code == "free_meal")
+    if not decision.granted:
+        assert decision.considered == ()
+        assert event_on.isoformat() in decision.reason_zh and event_on.isoformat() in decision.reason_en
+
+
+def test_a_life_event_needs_its_date():
+    with pytest.raises(ValueError):
+        DinerFacts("registered", left="deceased")
+    with pytest.raises(ValueError):
+        DinerFacts("registered", left="emigrated", left_on=date(2026, 3, 10))
+
+
+def test_standing_names_what_stands_against_a_diner_before_any_order():
+    assert standing(worker(), BUSINESS_DATE) is None
+    expired = replace(worker(), worker_verified_until=BUSINESS_DATE - timedelta(days=1))
+    assert standing(expired, BUSINESS_DATE)[0] == "worker_proof_expired"
+    gone = replace(expired, left="moved_away", left_on=BUSINESS_DATE)
+    assert standing(gone, BUSINESS_DATE)[0] == "moved_away"  # the life event first
+    assert standing(replace(gone, left_on=BUSINESS_DATE + timedelta(days=1)), BUSINESS_DATE)[0] == "worker_proof_expired"

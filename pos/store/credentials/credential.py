@@ -16,7 +16,8 @@ from pos.config import Settings
 from pos.store.diners import mask_name
 from pos.tx import Tx
 from subsidies.bands import band
-from subsidies.engine import DinerFacts
+from subsidies.engine import DinerFacts, standing
+from subsidies.expiry import verified_until
 
 
 class CredentialRequest(NamedTuple):
@@ -60,17 +61,44 @@ class DinerRow(NamedTuple):
     worker_category: str | None
     worker_verified_by: str | None
     suspended: bool
+    worker_verified_on: date | None = None
+    residency_verified_on: date | None = None
+    left_kind: str | None = None
+    left_on: date | None = None
 
 
-_DINER = ("SELECT id, name, id_hmac, birth_date, resident, worker_category, worker_verified_by, suspended "
-          "FROM diners WHERE ")
+_DINER = ("SELECT id, name, id_hmac, birth_date, resident, worker_category, worker_verified_by, suspended, "
+          "worker_verified_on, residency_verified_on, left_kind, left_on FROM diners WHERE ")
 
 
 def _diner(tx: Tx, row: tuple | None) -> DinerRow | None:
     if row is None:
         return None
-    diner_id, name, id_hmac, birth, resident, category, verified_by, suspended = row
-    return DinerRow(diner_id, name, id_hmac, tx.date(birth), bool(resident), category, verified_by, bool(suspended))
+    diner_id, name, id_hmac, birth, resident, category, verified_by, suspended, worker_on, residency_on, left, left_on = row
+
+    def day(value):
+        return tx.date(value) if value is not None else None
+
+    return DinerRow(diner_id, name, id_hmac, tx.date(birth), bool(resident), category, verified_by, bool(suspended),
+                    day(worker_on), day(residency_on), left, day(left_on))
+
+
+def diner_facts(settings: Settings, diner) -> DinerFacts:
+    """The rules engine's facts about a registered diner (a :class:`DinerRow` or a
+    :class:`pos.models.Diner`): their verifications with the last day each counts
+    (``registry.worker_proof_months`` / ``residency_proof_months`` from the day staff saw
+    the proof) and a life event that ended their benefits."""
+    registry = settings.registry
+    verified = diner.worker_verified_by is not None
+    return DinerFacts(kind="registered", birth_date=diner.birth_date, resident=diner.resident,
+                      worker_category=diner.worker_category, worker_verified=verified, suspended=diner.suspended,
+                      worker_verified_until=verified_until(diner.worker_verified_on, registry.worker_proof_months)
+                      if verified else None,
+                      residency_verified_until=verified_until(diner.residency_verified_on,
+                                                              registry.residency_proof_months)
+                      if diner.resident else None,
+                      left=diner.left_kind if diner.left_on is not None else None,
+                      left_on=diner.left_on if diner.left_kind is not None else None)
 
 
 def diner_by_id(tx: Tx, diner_id: str) -> DinerRow | None:
@@ -86,14 +114,17 @@ def diner_by_key(tx: Tx, key: str) -> DinerRow | None:
 def registered(settings: Settings, diner: DinerRow, *, kind: str, today: date,
                voucher_id: str | None = None) -> Credential:
     """The credential of a registered diner (by voucher or by their resident ID number).
-    A suspended diner is not refused here: ``facts.suspended`` lets the engine say why."""
-    facts = DinerFacts(kind="registered", birth_date=diner.birth_date, resident=diner.resident,
-                       worker_category=diner.worker_category, worker_verified=diner.worker_verified_by is not None,
-                       suspended=diner.suspended)
+    A suspended diner is not refused here: ``facts.suspended`` lets the engine say why; nor
+    one whose proof has expired or who has died or moved away (the banner says so first)."""
+    facts = diner_facts(settings, diner)
     zh, en = band(settings.policy.in_force_or_none(today), today=today, birth_date=diner.birth_date,
                   worker_category=diner.worker_category, worker_verified=facts.worker_verified,
                   resident=diner.resident)
     if diner.suspended:
         zh, en = f"已停用 · {zh}", f"suspended · {en}"
+    against = standing(facts, today)
+    if against is not None:
+        _code, (why_zh, why_en) = against
+        zh, en = f"{why_zh} · {zh}", f"{why_en} · {en}"
     return Credential(kind=kind, facts=facts, diner_key=diner.id_hmac, diner_id=diner.id, voucher_id=voucher_id,
                       masked_name=mask_name(diner.name), band_zh=zh, band_en=en)

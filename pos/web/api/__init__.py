@@ -9,4 +9,6 @@ from __future__ import annotations
 
 from pos.web.api import (auth_api, claims_api, corrections_api, registry_api, reports_api,  # noqa: F401
                          till_api)  # (they add their routes)
+from pos.web.api import rights_api  # noqa: F401  (a diner's export and erasure)
+from pos.web.api import eligibility_api  # noqa: F401  (life events, expiring verifications)
 from pos.web.api.blueprint import api  # noqa: F401

@@ -27,9 +27,11 @@ from pos.web.api.blueprint import ERRORS, api, pdf
 from pos.web.api.schemas import Parameters, Strict
 from pos.web import printing
 from pos.web.signin import canteen_named, client_address, db, scope, settings
-from subsidies.vocabulary import WORKER_CATEGORIES
+from subsidies.vocabulary import RESIDENCY_PROOFS, WORKER_CATEGORIES, WORKER_PROOFS
 
 WorkerCategory = Literal[WORKER_CATEGORIES]  # type: ignore[valid-type]
+WorkerProof = Literal[WORKER_PROOFS]  # type: ignore[valid-type]
+ResidencyProof = Literal[RESIDENCY_PROOFS]  # type: ignore[valid-type]
 
 
 def _diner_scope() -> str | None:
@@ -68,6 +70,14 @@ class DinerIn(Strict):
     resident: bool
     worker_category: Optional[WorkerCategory] = None
     worker_proof: str = Field(default="", max_length=200, description="a note of the employer proof seen")
+    worker_proof_type: Optional[WorkerProof] = Field(default=None, description="the kind of proof of work seen")
+    worker_verified_on: Optional[date] = Field(
+        default=None, strict=False,
+        description="the day the proof of work was seen (YYYY-MM-DD, not after today; default today); "
+                    "it expires registry.worker_proof_months later")
+    residency_proof_type: Optional[ResidencyProof] = Field(default=None, description="the kind of proof of residency seen")
+    residency_verified_on: Optional[date] = Field(
+        default=None, strict=False, description="the day the proof of residency was seen (default today)")
     phone: Optional[str] = Field(default=None, max_length=20)
     community: Optional[str] = Field(default=None, max_length=60, description="district admins only; default: yours")
     issue_voucher: bool = Field(default=False, description="also issue a voucher at once")
@@ -95,6 +105,14 @@ class DinerOut(BaseModel):
     worker_category: Optional[str]
     worker_verified: bool
     suspended: bool
+    worker_proof_type: Optional[str] = None
+    worker_verified_on: Optional[str] = None
+    worker_verified_until: Optional[str] = Field(default=None, description="the last day the proof of work counts")
+    residency_verified_on: Optional[str] = None
+    residency_verified_until: Optional[str] = Field(default=None, description="the last day the proof of residency "
+                                                                                "counts (null: does not expire)")
+    left: Optional[str] = Field(default=None, description="deceased or moved_away")
+    left_on: Optional[str] = Field(default=None, description="the date benefits stopped")
     voucher: Optional[VoucherOut] = None
 
 
@@ -106,11 +124,20 @@ class VoucherPath(BaseModel):
     voucher_id: str = Field(max_length=40)
 
 
+def _iso(day) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
 def _diner_out(diner, voucher: dict | None = None) -> dict:
+    worker_until, residency_until = dstore.proofs_until(diner, settings().registry)
     return {"id": diner.id, "masked_id": diner.id_masked, "masked_name": dstore.mask_name(diner.name),
             "birth_date": diner.birth_date.isoformat(), "resident": diner.resident, "community": diner.community,
             "worker_category": diner.worker_category, "worker_verified": diner.worker_verified_by is not None,
-            "suspended": diner.suspended, "voucher": voucher}
+            "suspended": diner.suspended, "worker_proof_type": diner.worker_proof_type,
+            "worker_verified_on": _iso(diner.worker_verified_on), "worker_verified_until": _iso(worker_until),
+            "residency_verified_on": _iso(diner.residency_verified_on),
+            "residency_verified_until": _iso(residency_until), "left": diner.left_kind, "left_on": _iso(diner.left_on),
+            "voucher": voucher}
 
 
 @api.post("/diners", responses={201: DinerOut, **ERRORS})
@@ -128,9 +155,13 @@ def diners_create(body: DinerIn):
             diner = dstore.register_diner(session=s, id_key=settings().id_key, staff_id=current_user.id,
                                           community=community, name=body.name, id_number=body.id_number,
                                           resident=body.resident, today=_today(), worker_category=body.worker_category,
-                                          worker_proof=body.worker_proof, phone=body.phone)
+                                          worker_proof=body.worker_proof, phone=body.phone,
+                                          worker_proof_type=body.worker_proof_type,
+                                          worker_verified_on=body.worker_verified_on,
+                                          residency_proof_type=body.residency_proof_type,
+                                          residency_verified_on=body.residency_verified_on)
             _audit(s, "diner_registered", target=diner.id,
-                   detail={"masked_id": diner.id_masked, "worker_category": diner.worker_category,
+                   detail={"worker_category": diner.worker_category,
                            "resident": diner.resident})
             voucher = None
             if body.issue_voucher:

@@ -13,7 +13,9 @@ from __future__ import annotations
 from flask import Flask, render_template
 
 from pos.store import pricing
-from pos.web.backoffice import admin_pages, audit_pages, printing_pages, registry_pages  # noqa: F401  (their routes)
+from pos.web.backoffice import admin_pages, audit_pages, import_pages, printing_pages, registry_pages  # noqa: F401  (their routes)
+from pos.web.backoffice import rights_pages  # noqa: F401  (export and erasure of a diner)
+from pos.web.backoffice import eligibility_pages  # noqa: F401  (expiring verifications, life events)
 from pos.web.backoffice.common import bp, chosen_canteen, settings, today, visible_canteens
 from pos.web.signin import db
 from subsidies.vocabulary import WORKER_CATEGORY_NAMES

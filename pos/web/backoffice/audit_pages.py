@@ -48,8 +48,13 @@ ACTION_NAMES: dict[str, str] = {
     "claim_paid": "申领已付款",
     "diner_registered": "就餐者已登记",
     "diner_edited": "就餐者信息已修改",
+    "diner_exported": "就餐者个人信息已导出",
+    "diner_erased": "就餐者个人信息已删除",
+    "diners_purged": "保存期满的就餐者已清除",
     "diner_suspended": "就餐者已停用",
     "diner_reinstated": "就餐者已恢复",
+    "diner_left": "就餐者已登记身故或迁出",
+    "expiring_exported": "证明到期名单已导出",
     "voucher_issued": "餐券已发放",
     "voucher_revoked": "餐券已吊销",
     "voucher_cards_printed": "餐券卡片已打印",
@@ -85,6 +90,9 @@ DETAIL_NAMES: dict[str, str] = {
     "sessions_ended": "退出的其他登录",
     "subsidy_fen": "补贴", "subsidy_kind": "补贴类别", "username": "用户名", "version": "餐券版本",
     "welfare_meal": "公益套餐", "worker_category": "户外劳动者类别",
+    "vouchers_revoked": "作废的餐券", "changes_cleared": "清除的修改记录", "audit_entries_cleared": "清除的日志条目",
+    "diners": "就餐者", "retention_years": "保存年限", "kept_from": "保留起始", "format": "格式",
+    "life_event": "身故或迁出", "event_date": "事件日期", "rows": "行数",
 }
 
 def action_name(code: str) -> str:

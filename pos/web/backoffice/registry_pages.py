@@ -16,11 +16,13 @@ from pos.web.backoffice.common import audit_here, bp, diner_scope, done, form_te
 from pos.web.refusals import status_of
 from pos.web.signin import db
 from subsidies.bands import band, benefit
-from subsidies.vocabulary import WORKER_CATEGORY_NAMES
+from subsidies.vocabulary import RESIDENCY_PROOF_NAMES, WORKER_CATEGORY_NAMES, WORKER_PROOF_NAMES
 
 FIELD_NAMES = {"name": "姓名", "id_number": "身份证号", "birth_date": "出生日期", "resident": "本社区居民",
                "worker_category": "户外劳动者类别", "worker_proof": "核验凭证", "phone": "电话",
-               "community": "所属社区", "suspended": "停用"}
+               "community": "所属社区", "suspended": "停用", "worker_proof_type": "证明类型",
+               "worker_verified_on": "核验日期", "residency_proof_type": "居住证明类型",
+               "residency_verified_on": "居住证明核验日期", "left": "身故或迁出"}
 
 
 def _communities() -> list[str]:
@@ -35,7 +37,10 @@ def _form_values() -> dict:
     f = request.form
     values = {"name": form_text("name"), "resident": f.get("resident") == "on",
               "worker_category": f.get("worker_category") or None, "worker_proof": form_text("worker_proof"),
-              "phone": form_text("phone")}
+              "phone": form_text("phone"), "worker_proof_type": form_text("worker_proof_type") or None,
+              "worker_verified_on": form_text("worker_verified_on") or None,
+              "residency_proof_type": form_text("residency_proof_type") or None,
+              "residency_verified_on": form_text("residency_verified_on") or None}
     if diner_scope() is None and f.get("community"):
         values["community"] = form_text("community")
     return values
@@ -79,9 +84,11 @@ def diner_new():
                     session=s, id_key=settings().id_key, staff_id=current_user.id, community=community,
                     name=values["name"], id_number=request.form.get("id_number", ""), resident=values["resident"],
                     today=today(), worker_category=values["worker_category"], worker_proof=values["worker_proof"],
-                    phone=values["phone"])
+                    phone=values["phone"], worker_proof_type=values["worker_proof_type"],
+                    worker_verified_on=values["worker_verified_on"], residency_proof_type=values["residency_proof_type"],
+                    residency_verified_on=values["residency_verified_on"])
                 audit_here(s, "diner_registered", target=diner.id,
-                           detail={"masked_id": diner.id_masked, "worker_category": diner.worker_category,
+                           detail={"worker_category": diner.worker_category,
                                    "resident": diner.resident})
                 issued = None
                 if request.form.get("issue_voucher") == "on":
@@ -100,6 +107,7 @@ def diner_new():
             return redirect(url_for("backoffice.diner", diner_id=diner.id))
     return render_template("backoffice/diner_form.html", diner=None, values=values, error=error,
                            error_message=message(error) if error else "", categories=WORKER_CATEGORY_NAMES,
+                           worker_proofs=WORKER_PROOF_NAMES, residency_proofs=RESIDENCY_PROOF_NAMES,
                            communities=_communities(), district=diner_scope() is None), (status_of(error.code) if error else 200)
 
 
@@ -131,7 +139,10 @@ def diner_edit(diner_id: str):
     with db().session() as s:
         row = dstore.get_diner(session=s, diner_id=diner_id, community=diner_scope())
     values = {"name": row.name, "resident": row.resident, "worker_category": row.worker_category,
-              "worker_proof": row.worker_proof, "phone": row.phone or "", "community": row.community}
+              "worker_proof": row.worker_proof, "phone": row.phone or "", "community": row.community,
+              "worker_proof_type": row.worker_proof_type, "residency_proof_type": row.residency_proof_type,
+              "worker_verified_on": row.worker_verified_on.isoformat() if row.worker_verified_on else "",
+              "residency_verified_on": row.residency_verified_on.isoformat() if row.residency_verified_on else ""}
     if request.method == "POST":
         values = _form_values()
         changes = dict(values)
@@ -153,6 +164,7 @@ def diner_edit(diner_id: str):
             return redirect(url_for("backoffice.diner", diner_id=diner_id))
     return render_template("backoffice/diner_form.html", diner=row, values=values, error=error,
                            error_message=message(error) if error else "", categories=WORKER_CATEGORY_NAMES,
+                           worker_proofs=WORKER_PROOF_NAMES, residency_proofs=RESIDENCY_PROOF_NAMES,
                            communities=_communities(), district=diner_scope() is None), (status_of(error.code) if error else 200)
 
 

@@ -15,11 +15,13 @@ from pos.db import SchemaError
 from pos.web import create_app
 from pos.web.cli import (audit_command, backup_commands, correction_commands, ledger_commands, report_commands,
                          serve_command, setup_commands)
+from pos.web.cli import rights_commands
+from pos.web.cli import diner_import_command
 
 cli = FlaskGroup(name="canteen", create_app=lambda: create_app(), add_default_commands=False, load_dotenv=False,
                  help="Neighbourhood canteen till and subsidy system.")
 for commands in (setup_commands, serve_command, report_commands, ledger_commands, audit_command,
-                 correction_commands, backup_commands):
+                 correction_commands, backup_commands, rights_commands, diner_import_command):
     commands.register(cli)
 
 

@@ -16,12 +16,14 @@ from pos.config import Settings
 from pos.models import Diner, SubsidyGrant
 from pos.store import tokens
 from pos.store import vouchers as vstore
+from pos.store.credentials.credential import diner_facts
 from pos.store.diners import mask_name
 from pos.refusal import Refusal
 from pos.web.refusals import status_of
 from pos.web.signin import db, settings
 from reports.printables import QUIET_ZONE, qr_matrix
 from subsidies.bands import benefit
+from subsidies.engine import standing
 
 bp = Blueprint("vouchers", __name__)
 
@@ -83,10 +85,14 @@ def voucher_page(token: str):
             canteen = _canteen_for(config, diner.community)
             today = business_date(canteen.timezone)
             used = _used(s, diner.id_hmac, today)
+            facts = diner_facts(config, diner)
             zh, en = benefit(config.policy.in_force_or_none(today), today=today, birth_date=diner.birth_date,
                              resident=diner.resident, worker_category=diner.worker_category,
                              worker_verified=diner.worker_verified_by is not None)
+            # An expired proof or a life event, in the rules engine's own words.
+            against = standing(facts, today)
             view = {"masked_name": mask_name(diner.name), "benefit_zh": zh, "benefit_en": en,
+                    "standing_zh": against[1][0] if against else "", "standing_en": against[1][1] if against else "",
                     "valid_until": voucher.valid_until, "used_today": used, "suspended": diner.suspended,
                     "code": tokens.display_code(voucher.code), "community": diner.community,
                     "today": today}
