@@ -338,3 +338,25 @@ class ServedProcesses:
             self.proc.wait(10)
         if self.proc.stderr is not None:
             self.proc.stderr.close()
+
+
+def run_canteen(url: str, tmp_path: Path, *args: str, timeout: float = 60):
+    """The real `canteen` command in a child process, on the database at ``url``."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_") and k != "DATABASE_URL"}
+    env.update({"CANTEEN_ENV": "development", "CANTEEN_CONFIG": str(ROOT / "config.toml"), "DATABASE_URL": url,
+                "CANTEEN_INSTANCE": str(tmp_path / "instance")})
+    return subprocess.run([sys.executable, "-c", "from pos.web.cli import main; main()", *args],
+                          capture_output=True, text=True, env=env, timeout=timeout, cwd=tmp_path)
+
+
+def assert_one_line_refusal(r, *words: str) -> None:
+    """Exit status 1 and one line on stderr, saying ``words``, without a traceback."""
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    for word in words:
+        assert word in lines[0], lines[0]

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -27,7 +24,8 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 from pos.db import code_schema_version
-from support import PG_ADMIN_URL, LiveServer, _pg_admin, _pg_state, api_token, pg_drop
+from support import (PG_ADMIN_URL, LiveServer, _pg_admin, _pg_state, api_token, assert_one_line_refusal, pg_drop,
+                     run_canteen as canteen)
 
 ROOT = Path(__file__).resolve().parents[2]
 TILLS = 4
@@ -35,22 +33,8 @@ TILLS = 4
 
 # -- helpers --------------------------------------------------------------------------------------
 
-def canteen(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    """The real `canteen` command in a child process, on the database at ``url``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_") and k != "DATABASE_URL"}
-    env.update({"CANTEEN_ENV": "development", "CANTEEN_CONFIG": str(ROOT / "config.toml"), "DATABASE_URL": url,
-                "CANTEEN_INSTANCE": str(tmp_path / "instance")})
-    return subprocess.run([sys.executable, "-c", "from pos.web.cli import main; main()", *args],
-                          capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path)
 
 
-def assert_one_line_refusal(r: subprocess.CompletedProcess, *words: str) -> None:
-    assert r.returncode == 1, (r.stdout, r.stderr)
-    assert "Traceback" not in r.stderr, r.stderr
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1, r.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 def rows(url: str, sql: str, **params) -> list[tuple]:

@@ -17,10 +17,8 @@ so the chained rows and the day closes' recorded chain heads are the first relea
 """
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -30,7 +28,7 @@ from sqlalchemy.pool import NullPool
 
 from pos.db import code_schema_version, init_schema, schema_statements
 from pos.web.cli.ledger_commands import verify_all
-from support import api_token, app_on, pg_url_or_skip
+from support import assert_one_line_refusal, run_canteen as canteen, api_token, app_on, pg_url_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 V1_SCHEMA = (Path(__file__).with_name("schema_v1.sql")).read_text(encoding="utf-8")
@@ -100,13 +98,6 @@ def has_table(url: str, name: str) -> bool:
         engine.dispose()
 
 
-def canteen(url: str, tmp_path: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    """The real `canteen` command in a child process, on the database at ``url``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CANTEEN_") and k != "DATABASE_URL"}
-    env.update({"CANTEEN_ENV": "development", "CANTEEN_CONFIG": str(ROOT / "config.toml"), "DATABASE_URL": url,
-                "CANTEEN_INSTANCE": str(tmp_path / "instance")})
-    return subprocess.run([sys.executable, "-c", "from pos.web.cli import main; main()", *args],
-                          capture_output=True, text=True, env=env, timeout=timeout, cwd=tmp_path)
 
 
 def serve(url: str, tmp_path: Path) -> subprocess.CompletedProcess:
@@ -125,14 +116,6 @@ def serve(url: str, tmp_path: Path) -> subprocess.CompletedProcess:
         pytest.fail("canteen serve started serving a database it must refuse")
 
 
-def assert_one_line_refusal(r: subprocess.CompletedProcess, *words: str) -> None:
-    """Exit status 1 and one line on stderr, saying ``words``, without a traceback."""
-    assert r.returncode == 1, (r.stdout, r.stderr)
-    assert "Traceback" not in r.stderr, r.stderr
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1, r.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 # -- the first release's database -----------------------------------------------------------------
