@@ -78,7 +78,9 @@ CREATE TABLE menu_items (
     available    BOOLEAN   NOT NULL DEFAULT TRUE,
     sort_order   INTEGER   NOT NULL DEFAULT 0,
     created_at   TIMESTAMP NOT NULL,
-    updated_at   TIMESTAMP NOT NULL
+    updated_at   TIMESTAMP NOT NULL,
+    labels       TEXT      NOT NULL DEFAULT '',        -- a cook's labels: codes of pos.store.dish_labels
+    energy_kcal  INTEGER   CHECK (energy_kcal IS NULL OR (energy_kcal >= 0 AND energy_kcal <= 5000))
 );
 CREATE INDEX menu_items_by_canteen ON menu_items (canteen_id, category, sort_order);
 
@@ -413,6 +415,63 @@ CREATE TABLE claim_events (
 );
 CREATE INDEX claim_events_by_claim ON claim_events (claim_id, at);
 
+-- The canteen's public side: notices on the "today" page and in the riders' corner, and
+-- neighbourhood reports (议事厅) that community staff follow up; where a report came from
+-- is kept only as keyed digests (for the hourly limit), its photo only re-encoded.
+CREATE TABLE notices (
+    id           TEXT      NOT NULL PRIMARY KEY,
+    canteen_id   TEXT      NOT NULL REFERENCES canteens (id),
+    place        TEXT      NOT NULL CHECK (place IN ('today', 'riders')),
+    topic        TEXT      NOT NULL CHECK (topic IN ('general', 'health', 'rest_point', 'safe_riding')),
+    title        TEXT      NOT NULL,
+    body         TEXT      NOT NULL DEFAULT '',
+    starts_on    DATE      NOT NULL,
+    ends_on      DATE      NOT NULL,
+    created_by   TEXT      NOT NULL REFERENCES staff_users (id),
+    created_at   TIMESTAMP NOT NULL,
+    updated_at   TIMESTAMP NOT NULL,
+    withdrawn_at TIMESTAMP,
+    CHECK (ends_on >= starts_on)
+);
+CREATE INDEX notices_by_canteen ON notices (canteen_id, ends_on);
+
+CREATE TABLE neighbourhood_reports (
+    id          TEXT      NOT NULL PRIMARY KEY,
+    number      TEXT      NOT NULL UNIQUE,
+    canteen_id  TEXT      NOT NULL REFERENCES canteens (id),
+    category    TEXT      NOT NULL CHECK (category IN ('road_damage', 'blocked_drain', 'street_light', 'safety_hazard', 'other')),
+    description TEXT      NOT NULL,
+    phone       TEXT,
+    has_photo   BOOLEAN   NOT NULL DEFAULT FALSE,
+    status      TEXT      NOT NULL DEFAULT 'received' CHECK (status IN ('received', 'passed_on', 'solved')),
+    passed_to   TEXT      NOT NULL DEFAULT '',
+    created_at  TIMESTAMP NOT NULL,
+    updated_at  TIMESTAMP NOT NULL,
+    source_hmac TEXT      NOT NULL,
+    device_hmac TEXT      NOT NULL
+);
+CREATE INDEX neighbourhood_reports_queue ON neighbourhood_reports (canteen_id, status, created_at);
+CREATE INDEX neighbourhood_reports_by_source ON neighbourhood_reports (source_hmac, created_at);
+CREATE INDEX neighbourhood_reports_by_device ON neighbourhood_reports (device_hmac, created_at);
+
+CREATE TABLE neighbourhood_report_photos (
+    report_id TEXT    NOT NULL PRIMARY KEY REFERENCES neighbourhood_reports (id),
+    width     INTEGER NOT NULL,
+    height    INTEGER NOT NULL,
+    jpeg_b64  TEXT    NOT NULL
+);
+
+CREATE TABLE neighbourhood_report_updates (
+    id        TEXT      NOT NULL PRIMARY KEY,
+    report_id TEXT      NOT NULL REFERENCES neighbourhood_reports (id),
+    at        TIMESTAMP NOT NULL,
+    staff_id  TEXT      NOT NULL REFERENCES staff_users (id),
+    status    TEXT      NOT NULL CHECK (status IN ('received', 'passed_on', 'solved')),
+    passed_to TEXT      NOT NULL DEFAULT '',
+    note      TEXT      NOT NULL DEFAULT ''
+);
+CREATE INDEX neighbourhood_report_updates_by_report ON neighbourhood_report_updates (report_id, at);
+
 -- Append-only: who did what and when.  No plain personal data in any column.
 CREATE TABLE audit_log (
     id         TEXT      NOT NULL PRIMARY KEY,
@@ -443,3 +502,5 @@ INSERT INTO schema_version (version, applied_at, description)
 VALUES (6, CURRENT_TIMESTAMP, 'erasure');
 INSERT INTO schema_version (version, applied_at, description)
 VALUES (7, CURRENT_TIMESTAMP, 'weekly limit');
+INSERT INTO schema_version (version, applied_at, description)
+VALUES (8, CURRENT_TIMESTAMP, 'public corner');

@@ -86,6 +86,8 @@ class MenuItem(SQLModel, table=True):
     sort_order: int = 0
     created_at: datetime
     updated_at: datetime
+    labels: str = ""  # space-separated codes of pos.store.dish_labels
+    energy_kcal: Optional[int] = None
 
 
 class Diner(SQLModel, table=True):
@@ -370,3 +372,57 @@ class AuditEntry(SQLModel, table=True):
     target: str = ""
     detail: str = "{}"
     address: str = ""
+
+
+class Notice(SQLModel, table=True):
+    """A notice staff post on the public "today" page or in the riders' corner."""
+    __tablename__ = "notices"
+    id: str = _id()
+    canteen_id: str = Field(foreign_key="canteens.id")
+    place: str  # 'today' | 'riders'
+    topic: str = "general"
+    title: str
+    body: str = ""
+    starts_on: date
+    ends_on: date
+    created_by: str = Field(foreign_key="staff_users.id")
+    created_at: datetime
+    updated_at: datetime
+    withdrawn_at: Optional[datetime] = None
+
+
+class NeighbourhoodReport(SQLModel, table=True):
+    """A problem in the neighbourhood reported from the public page (议事厅)."""
+    __tablename__ = "neighbourhood_reports"
+    id: str = _id()
+    number: str = Field(unique=True)
+    canteen_id: str = Field(foreign_key="canteens.id")
+    category: str
+    description: str
+    phone: Optional[str] = None
+    has_photo: bool = False
+    status: str = "received"
+    passed_to: str = ""
+    created_at: datetime
+    updated_at: datetime
+    source_hmac: str
+    device_hmac: str
+
+
+class NeighbourhoodReportPhoto(SQLModel, table=True):
+    __tablename__ = "neighbourhood_report_photos"
+    report_id: str = Field(primary_key=True, foreign_key="neighbourhood_reports.id")
+    width: int
+    height: int
+    jpeg_b64: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class NeighbourhoodReportUpdate(SQLModel, table=True):
+    __tablename__ = "neighbourhood_report_updates"
+    id: str = _id()
+    report_id: str = Field(foreign_key="neighbourhood_reports.id")
+    at: datetime
+    staff_id: str = Field(foreign_key="staff_users.id")
+    status: str
+    passed_to: str = ""
+    note: str = ""

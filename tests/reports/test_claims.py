@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import jsonschema_rs
 from sqlalchemy import text
@@ -66,7 +67,8 @@ def test_a_claim_goes_from_submitted_to_paid_and_refuses_every_illegal_move(app,
     r = _submit(client, accountant)
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "days_open", r.get_json()
     assert r.get_json()["days"] == [f"YLW01 {MARCH[1]}"]
-    r = client.post("/api/v1/claims", json={"month": "2026-11", "scope": "YLW01"}, headers=accountant)
+    this_month = now_utc().astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")  # the canteen's own month
+    r = client.post("/api/v1/claims", json={"month": this_month, "scope": "YLW01"}, headers=accountant)
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "month_not_over"
     _close(client, supervisor, MARCH[1])
 
