@@ -415,6 +415,20 @@ CREATE TABLE claim_events (
 );
 CREATE INDEX claim_events_by_claim ON claim_events (claim_id, at);
 
+-- A diner's erasure reaches the frozen documents (day close reports, claim revisions):
+-- the masked ID is replaced there too; the digest recorded at freezing stays, and each
+-- redaction records the digest of the text it left (see pos/store/redactions.py).
+CREATE TABLE document_redactions (
+    id           TEXT      NOT NULL PRIMARY KEY,
+    document     TEXT      NOT NULL CHECK (document IN ('day_close', 'claim_revision')),
+    document_key TEXT      NOT NULL,
+    diner_id     TEXT      NOT NULL REFERENCES diners (id),
+    redacted_at  TIMESTAMP NOT NULL,
+    fields       INTEGER   NOT NULL CHECK (fields >= 1),
+    sha256_after TEXT      NOT NULL
+);
+CREATE INDEX document_redactions_by_document ON document_redactions (document, document_key, redacted_at);
+
 -- The canteen's public side: notices on the "today" page and in the riders' corner, and
 -- neighbourhood reports (议事厅) that community staff follow up; where a report came from
 -- is kept only as keyed digests (for the hourly limit), its photo only re-encoded.
@@ -504,3 +518,5 @@ INSERT INTO schema_version (version, applied_at, description)
 VALUES (7, CURRENT_TIMESTAMP, 'weekly limit');
 INSERT INTO schema_version (version, applied_at, description)
 VALUES (8, CURRENT_TIMESTAMP, 'public corner');
+INSERT INTO schema_version (version, applied_at, description)
+VALUES (9, CURRENT_TIMESTAMP, 'document redactions');

@@ -80,6 +80,7 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "api.diners_create": REGISTRY,
     "api.diner_vouchers_issue": REGISTRY,
     "api.diner_life_event": REGISTRY,
+    "api.diner_verification": REGISTRY,  # a renewed proof of work or residency, seen by this registrar
     "api.diners_expiring": REGISTRY,
     "api.voucher_revoke": REGISTRY,
     "api.diner_export": REGISTRY,

@@ -374,6 +374,18 @@ class AuditEntry(SQLModel, table=True):
     address: str = ""
 
 
+class DocumentRedaction(SQLModel, table=True):
+    """The masked ID of an erased diner replaced in a frozen document (see pos/store/redactions.py)."""
+    __tablename__ = "document_redactions"
+    id: str = _id()
+    document: str  # 'day_close' | 'claim_revision'
+    document_key: str  # 'CANTEEN YYYY-MM-DD' or 'CLAIM_ID REVISION'
+    diner_id: str = Field(foreign_key="diners.id")
+    redacted_at: datetime
+    fields: int
+    sha256_after: str
+
+
 class Notice(SQLModel, table=True):
     """A notice staff post on the public "today" page or in the riders' corner."""
     __tablename__ = "notices"

@@ -9,14 +9,19 @@ placeholder in the NOT NULL columns, and ``diner_erasures`` records who erased t
 and why.  What the claims need stays: the grants, which name the diner only by pseudonym
 (``diner_key``) and id.  Nothing on the hash chain is touched (the chain hashes sales,
 lines, grants, voids and corrections, none of which holds a name, a phone or a masked ID),
-so ``canteen verify`` still passes; the claims and day closes already frozen are not
-touched either (their documents and SHA-256 stay as submitted: accounting records kept for
-the archive period).
+so ``canteen verify`` still passes.  The day closes and claims already frozen keep their
+figures, pseudonyms and recorded SHA-256 (accounting records kept for the archive period);
+the masked ID beside the diner's pseudonym goes from their documents too, and each
+document so redacted is recorded (:mod:`pos.store.redactions`).  A sale's kept answer (an
+idempotency key gives it again to a retry) loses the masked name.
 
 After the retention (``registry.retention_years``, the accounting archive period), the
 purge removes what may go: for an erased diner whose last subsidised meal is in a month
 older than the retention, their pseudonym (``diners.id_hmac``, so a resident ID number no
-longer finds them), their change history and their vouchers.
+longer finds them), their change history and their vouchers.  Their grants keep the
+``diner_key`` they were chained with: changing it would break the ledger every claim
+relies on, and it is a keyed digest that only the ID key and the person's own number
+reproduce.
 """
 from __future__ import annotations
 
@@ -33,7 +38,9 @@ from pos.clock import naive_utc
 from pos.refusal import Refusal
 from pos.store.audit import audit
 from pos.store.diners import get_diner
+from pos.store.redactions import redact_diner
 from pos.tx import Tx
+from reports.queries import pseudonym
 
 FORMAT = "canteen-diner-export/1"
 #: What an erased text column holds instead of the person's data.
@@ -181,6 +188,39 @@ class Erased:
     changes_cleared: int
 
 
+def _erase_from_answers(tx: Tx, diner_id: str) -> int:
+    """Replace the masked name in the kept answers of the diner's sales (an idempotency
+    key keeps the first answer to give it again to a retry); returns how many."""
+    count = 0
+    for user_id, key, body in tx.all("SELECT user_id, key, response_json FROM idempotency_keys "
+                                     "WHERE response_json LIKE :p", {"p": f'%"{diner_id}"%'}):
+        try:
+            tree = json.loads(body)
+        except ValueError:
+            continue
+        if _erase_masked_names(tree, diner_id):
+            tx.execute("UPDATE idempotency_keys SET response_json = :r WHERE user_id = :u AND key = :k",
+                       {"r": json.dumps(tree, ensure_ascii=False, separators=(",", ":")), "u": user_id, "k": key})
+            count += 1
+    return count
+
+
+def _erase_masked_names(tree: Any, diner_id: str) -> bool:
+    found = False
+    if isinstance(tree, dict):
+        if tree.get("diner_id") == diner_id and tree.get("masked_name") not in (None, ERASED):
+            tree["masked_name"] = ERASED
+            found = True
+        values: Any = tree.values()
+    elif isinstance(tree, list):
+        values = tree
+    else:
+        return False
+    for value in values:
+        found = _erase_masked_names(value, diner_id) or found
+    return found
+
+
 def erase_diner(*, session: Session, diner_id: str, actor: Any, community: str | None, reason: str,
                 address: str = "", canteen_id: str | None = None) -> Erased:
     """Erase a diner at their request (see the module docstring), noted in the audit log
@@ -194,6 +234,15 @@ def erase_diner(*, session: Session, diner_id: str, actor: Any, community: str |
     if tx.one("SELECT 1 FROM diner_erasures WHERE diner_id = :d", {"d": d.id}) is not None:
         raise Refusal("diner_erased", "该就餐者的个人信息已删除", "this diner's personal data has been erased already")
     now = naive_utc()
+    # The frozen documents first, while the masked IDs the diner has had are still known
+    # (the current one, and those an ID correction replaced, kept in diner_changes).
+    masked = {d.id_masked} | {v for row in tx.all("SELECT old_value, new_value FROM diner_changes WHERE diner_id = :d "
+                                                  "AND field = 'id_number'", {"d": d.id}) for v in row if v}
+    keys = {d.id_hmac} | {r[0] for r in tx.all("SELECT DISTINCT diner_key FROM subsidy_grants WHERE diner_id = :d",
+                                               {"d": d.id})}
+    redacted = redact_diner(tx, diner_id=d.id, pseudonyms={pseudonym(k) for k in keys}, masked_ids=masked,
+                            placeholder=ERASED, at=now)
+    answers = _erase_from_answers(tx, d.id)
     revoked = tx.execute("UPDATE vouchers SET status = 'revoked', revoked_at = :at WHERE diner_id = :d "
                          "AND status = 'active'", {"at": now, "d": d.id}).rowcount
     changes = tx.execute("UPDATE diner_changes SET old_value = :e, new_value = :e WHERE diner_id = :d",
@@ -213,7 +262,8 @@ def erase_diner(*, session: Session, diner_id: str, actor: Any, community: str |
     tx.execute("INSERT INTO diner_erasures (diner_id, erased_at, erased_by, reason) VALUES (:d, :at, :by, :r)",
                {"d": d.id, "at": now, "by": actor.id, "r": reason})
     audit(tx=tx, action="diner_erased", actor=actor, canteen_id=canteen_id, target=d.id,
-          detail={"vouchers_revoked": revoked, "changes_cleared": changes})
+          detail={"vouchers_revoked": revoked, "changes_cleared": changes, "document_fields_redacted": redacted,
+                  "answers_cleared": answers})
     session.expire_all()
     return Erased(d.id, revoked, changes)
 

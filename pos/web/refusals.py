@@ -50,6 +50,7 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
           "unknown_item", "unknown_worker_category", "voucher_expired", "voucher_revoked", "voucher_superseded",
           "weak_password", "same_password", "password_required", "entries_differ", "refund_out_of_range", "subsidy_out_of_range", "nothing_to_correct", "invalid_receipt_no",
           "invalid_verification_date", "unknown_proof_type", "unknown_life_event", "invalid_event_date",
+          "not_a_worker", "not_a_resident",
           # The input policy (pos.web.input_policy): text, JSON nesting, dates out of range.
           "invalid_text", "json_too_deep", "date_out_of_range", "month_out_of_range",
           # A list of diners to import (pos.store.diner_import): the file, or a row of it.

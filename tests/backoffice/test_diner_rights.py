@@ -1,9 +1,10 @@
 """A diner's rights, on SQLite and PostgreSQL: correction through the edit with history, the
 export of everything held about them (JSON and a PDF in Chinese), erasure — after which no
-text column of the database holds their name, phone or masked ID outside the frozen claim
-and day-close documents, their vouchers are revoked, a claim submitted before still adds
-up to the fen with its document unchanged, a claim built after still has their grants, and
-the ledger verifies — and the purge after the retention, which takes only what is past it.
+text column of the database holds their name, phone or masked ID (the frozen claim and
+day-close documents included), their vouchers are revoked, a claim submitted before still
+adds up to the fen with its figures and recorded digest unchanged, a claim built after
+still has their grants, and the ledger and frozen documents verify — and the purge after
+the retention, which takes only what is past it.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pos.demo import demo_resident_id
 from pos.demo.history import _lunch
 from pos.models import Diner, StaffUser
 from pos.store.day_close import close_day
+from pos.store.diner_rights import ERASED
 from pos.store.diners import register_diner
 from pos.web.cli import cli
 from pos.web.cli.ledger_commands import verify_all
@@ -101,6 +103,23 @@ def _where_found(conn, needles: list[str]) -> set[tuple[str, str, str]]:
                 if hit:
                     found.add((table, col["name"], needle))
     return found
+
+
+def _count(tree, who: str, masked: str) -> int:
+    if isinstance(tree, dict):
+        return int(tree.get("diner") == who and tree.get("masked_id") == masked) + sum(
+            _count(v, who, masked) for v in tree.values())
+    return sum(_count(v, who, masked) for v in tree) if isinstance(tree, list) else 0
+
+
+def _redacted(tree, who: str, masked: str):
+    """The document with the masked ID beside ``who`` replaced, as an erasure leaves it."""
+    if isinstance(tree, dict):
+        out = {k: _redacted(v, who, masked) for k, v in tree.items()}
+        if out.get("diner") == who and out.get("masked_id") == masked:
+            out["masked_id"] = ERASED
+        return out
+    return [_redacted(v, who, masked) for v in tree] if isinstance(tree, list) else tree
 
 
 def _grants_of(conn, diner_id: str, key: str) -> list[tuple]:
@@ -189,11 +208,12 @@ def test_export_then_erasure_keeps_claims_and_ledger_whole(rights_app):
 
     with _db(app).session() as s:
         conn = s.connection()
-        # Nothing identifies them: the name (old and new) and phone nowhere; the masked ID
-        # only inside the frozen documents of claims and day closes submitted before.
-        found = _where_found(conn, [first_name, new_name, phone, masked])
-        assert {(t, c) for t, c, n in found} <= {("claim_revisions", "content_json"), ("day_closes", "report_json")}
-        assert {n for _, _, n in found} <= {masked}
+        # Nothing identifies them: the name (old and new), the phone and the masked ID are in
+        # no text column of any table — the frozen day-close and claim documents included.
+        assert _where_found(conn, [first_name, new_name, phone, masked]) == set()
+        redacted = conn.execute(text("SELECT document, SUM(fields) FROM document_redactions WHERE diner_id = :d "
+                                     "GROUP BY document"), {"d": diner_id}).all()
+        assert {doc for doc, n in redacted if n > 0} == {"day_close", "claim_revision"}
         assert conn.execute(text("SELECT COUNT(*) FROM vouchers WHERE diner_id = :d AND status = 'active'"),
                             {"d": diner_id}).scalar() == 0
         row = conn.execute(text("SELECT e.reason, u.username FROM diner_erasures e JOIN staff_users u "
@@ -208,15 +228,27 @@ def test_export_then_erasure_keeps_claims_and_ledger_whole(rights_app):
     assert {"diner_exported", "diner_erased", "diner_edited"} <= set(actions)
     assert actions.count("diner_exported") == 2  # the JSON and the PDF
 
-    # The claim submitted before: the same document, still adding up to the fen.
+    # The claim submitted before: the same document — the same figures, pseudonyms and
+    # recorded SHA-256 — but for the masked ID beside the diner's pseudonym; it still adds
+    # up to the fen, and says when it was redacted.
     after_doc = client.get(f"/api/v1/claims/{claim['id']}", headers=accountant).get_json()
-    assert after_doc == before_doc
+    assert after_doc["claim"] == before_doc["claim"]
+    assert [r["fields"] for r in after_doc["redactions"]] == [_count(before_doc["document"], pseudonym(key), masked)]
+    assert after_doc["document"] == _redacted(before_doc["document"], pseudonym(key), masked)
+    assert before_doc["redactions"] == []
     doc = after_doc["document"]
     assert doc["totals"]["net_fen"] == sum(x["amount_fen"] for x in doc["lines"]) == claim["net_fen"]
     # A claim built after the erasure still has their grants.
     assert _lines_of(app, key) == october_lines and october_lines
     r = app.test_cli_runner().invoke(cli, args=["verify"])
     assert r.exit_code == 0, r.output
+
+    # A frozen document edited by hand is not mistaken for a redacted one.
+    with _db(app).transaction() as s:
+        s.connection().execute(text("UPDATE claim_revisions SET content_json = REPLACE(content_json, :a, :b) "
+                                    "WHERE claim_id = :i"), {"a": '"revision":1', "b": '"revision":2', "i": claim["id"]})
+    r = app.test_cli_runner().invoke(cli, args=["verify", "--canteen", "YLW01"])
+    assert r.exit_code == 1 and f"the frozen claim revision {claim['id']} 1 was edited" in r.output, r.output
 
     # The erased diner's page says so; the export now holds the placeholders and the erasure.
     page = browser.get(f"/backoffice/diners/{diner_id}").get_data(as_text=True)

@@ -114,21 +114,69 @@ def test_the_diners_own_voucher_page_says_the_proof_has_expired(app, client, tod
     assert fine.status_code == 200 and EXPIRED_ZH not in fine.get_data(as_text=True)
 
 
-def test_reverifying_a_worker_makes_the_proof_count_again(app, client, today):
+def _free_meal_quote(client, cashier, diner) -> str:
+    return client.post("/api/v1/sales/quote", headers=cashier, json={
+        "lines": welfare_lines(client, cashier), "credential": {"scan": diner["voucher"]["code"]}}).get_json()[
+        "subsidy"]["code"]
+
+
+def test_a_renewed_verification_makes_the_proof_count_again(app, client, today):
     registrar, cashier = api_token(client, "registrar"), api_token(client, "cashier")
     diner = register(client, registrar, 74, "上官飞燕", until=today - timedelta(days=3))
-    from pos.store.diners import edit_diner
-    from backoffice.bo_helpers import staff_id
+    assert _free_meal_quote(client, cashier, diner) == "worker_proof_expired"
 
-    settings = app.config["CANTEEN"]
-    with app.extensions["canteen_db"].transaction() as s:
-        changed = edit_diner(session=s, id_key=settings.id_key, diner_id=diner["id"],
-                             staff_id=staff_id(app, "registrar"), community=None, today=today,
-                             changes={"worker_proof_type": "work_card", "worker_verified_on": today.isoformat()})
-    assert set(changed) == {"worker_proof_type", "worker_verified_on"}
-    quote = client.post("/api/v1/sales/quote", headers=cashier, json={
-        "lines": welfare_lines(client, cashier), "credential": {"scan": diner["voucher"]["code"]}}).get_json()
-    assert quote["subsidy"]["code"] == "free_meal"
+    # A verification is renewed by the registrar who saw the proof, not dated ahead.
+    r = client.post(f"/api/v1/diners/{diner['id']}/verification", headers=registrar,
+                    json={"proof": "worker", "proof_type": "work_card", "verified_on": (today + timedelta(days=1)).isoformat()})
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "invalid_verification_date", r.get_json()
+    r = client.post(f"/api/v1/diners/{diner['id']}/verification", headers=cashier,
+                    json={"proof": "worker", "proof_type": "work_card"})
+    assert r.status_code == 403
+    r = client.post(f"/api/v1/diners/{diner['id']}/verification", headers=registrar,
+                    json={"proof": "worker", "proof_type": "work_card"})
+    assert r.status_code == 200, r.get_json()
+    renewed = r.get_json()
+    assert (renewed["worker_proof_type"], renewed["worker_verified_on"]) == ("work_card", today.isoformat())
+    assert renewed["worker_verified_until"] == verified_until(today, 12).isoformat()
+    assert _free_meal_quote(client, cashier, diner) == "free_meal"
+
+    # Kept in the diner's history and the audit log, by whom.
+    with app.extensions["canteen_db"].engine.connect() as conn:
+        history = conn.execute(text("SELECT c.field, u.username FROM diner_changes c JOIN staff_users u "
+                                    "ON u.id = c.staff_id WHERE c.diner_id = :d"), {"d": diner["id"]}).all()
+        audited = conn.execute(text("SELECT a.actor FROM audit_log a WHERE a.action = 'diner_reverified' "
+                                    "AND a.target = :d"), {"d": diner["id"]}).scalars().all()
+    assert {("worker_proof_type", "registrar"), ("worker_verified_on", "registrar")} <= set(map(tuple, history))
+    assert audited == ["registrar"]
+
+
+def test_a_renewal_of_a_proof_the_diner_does_not_need_is_refused(app, client):
+    registrar = api_token(client, "registrar")
+    r = client.post("/api/v1/diners", headers=registrar, json={
+        "name": "东方晓白", "id_number": make_id_number(75, date(1950, 2, 3)), "resident": False})
+    assert r.status_code == 201, r.get_json()
+    r = client.post(f"/api/v1/diners/{r.get_json()['id']}/verification", headers=registrar,
+                    json={"proof": "worker", "proof_type": "work_card"})
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "not_a_worker"
+
+
+def test_the_registrar_renews_a_proof_on_the_diners_edit_page(bo_app, today):
+    client = bo_app.test_client()
+    registrar = api_token(client, "registrar")
+    diner = register(client, registrar, 76, "慕容雪松", until=today - timedelta(days=1))
+    browser = signed_in(bo_app, "registrar")
+    page = browser.get(f"/backoffice/diners/{diner['id']}/edit").get_data(as_text=True)
+    assert 'name="worker_verified_on"' in page and 'name="worker_proof_type"' in page
+    r = browser.post(f"/backoffice/diners/{diner['id']}/edit", data={
+        "name": "慕容雪松", "resident": "on", "worker_category": "sanitation_worker", "worker_proof": "环卫所出具",
+        "worker_proof_type": "employer_letter", "worker_verified_on": today.isoformat()})
+    assert r.status_code in (302, 303), r.get_data(as_text=True)[:400]
+    with bo_app.extensions["canteen_db"].engine.connect() as conn:
+        on, by = conn.execute(text("SELECT d.worker_verified_on, u.username FROM diners d JOIN staff_users u "
+                                   "ON u.id = d.worker_verified_by WHERE d.id = :d"), {"d": diner["id"]}).first()
+    assert (str(on), by) == (today.isoformat(), "registrar")
+    expiring = client.get("/api/v1/diners/expiring", headers=registrar).get_json()["diners"]
+    assert diner["id"] not in [d["diner_id"] for d in expiring]
 
 
 @pytest.mark.parametrize(("extra", "code"), [

@@ -121,6 +121,7 @@ def test_the_schemas_check_lists_are_the_word_lists_of_the_code():
     """Each word list lives once in the code; the database's CHECK lists must name the same codes."""
     from pos.access import ROLES
     from pos.store import credentials
+    from pos.store.redactions import DOCUMENTS
     from subsidies.vocabulary import SUBSIDY_KINDS, TENDERS, WORKER_CATEGORIES
 
     assert _check_list("sales", "tender_method") == set(TENDERS)
@@ -128,3 +129,4 @@ def test_the_schemas_check_lists_are_the_word_lists_of_the_code():
     assert _check_list("diners", "worker_category") == set(WORKER_CATEGORIES)
     assert _check_list("staff_users", "role") == set(ROLES)
     assert _check_list("sales", "credential_kind") == {credentials.NO_CREDENTIAL} | {k.NAME for k in credentials.KINDS}
+    assert _check_list("document_redactions", "document") == set(DOCUMENTS)

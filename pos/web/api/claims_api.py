@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pos.clock import now_utc
 from pos.refusal import Refusal
 from pos.store import claims as claims_store
+from pos.store.redactions import redactions_of
 from pos.web.api.answers import Out
 from pos.web.api.blueprint import ERRORS, api
 from pos.web.api.schemas import Parameters, Strict
@@ -74,9 +75,19 @@ class ClaimDocumentOut(BaseModel):
     day_closes: list[dict[str, Any]]
 
 
+class RedactionOut(Out):
+    """A diner's erasure replaced masked IDs in this frozen document (the figures and the
+    recorded SHA-256 stay)."""
+
+    redacted_at: str
+    fields: int
+
+
 class ClaimWithDocumentOut(Out):
     claim: ClaimOut
     document: ClaimDocumentOut
+    redactions: list[RedactionOut] = Field(default_factory=list,
+                                           description="masked IDs replaced since submission by a diner's erasure")
 
 
 def claim_out(c: claims_store.ClaimRecord) -> ClaimOut:
@@ -169,7 +180,10 @@ def claim_get(path: ClaimPath):
     claim = visible_claim(path.claim_id)
     with db().tx() as tx:
         document, _ = claims_store.claim_content(tx, claim.id)
-    return _json(ClaimWithDocumentOut(claim=claim_out(claim), document=ClaimDocumentOut(**document)))
+        redacted = redactions_of(tx, document="claim_revision", key=f"{claim.id} {claim.revision}")
+    return _json(ClaimWithDocumentOut(claim=claim_out(claim), document=ClaimDocumentOut(**document),
+                                      redactions=[RedactionOut(redacted_at=at.isoformat() + "Z", fields=n)
+                                                  for at, n in redacted]))
 
 
 @api.post("/claims", responses={201: ClaimOut, **ERRORS})

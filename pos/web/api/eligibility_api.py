@@ -1,6 +1,7 @@
 """Eligibility that stays true, through the API (registrar, admin): a diner's life event
-(deceased, moved away: benefits stop from its date) and the verifications that have
-expired or expire within 30 days (masked names only)."""
+(deceased, moved away: benefits stop from its date), a renewed verification of their proof
+of work or residency, and the verifications that have expired or expire within 30 days
+(masked names only)."""
 from __future__ import annotations
 
 from datetime import date as Date
@@ -10,6 +11,7 @@ from flask import jsonify
 from flask_login import current_user
 from pydantic import BaseModel, Field
 
+from pos.refusal import Refusal
 from pos.store import diners as dstore
 from pos.web.api.blueprint import ERRORS, api
 from pos.web.api.registry_api import DinerOut, DinerPath, _audit, _diner_out, _diner_scope, _today
@@ -38,6 +40,41 @@ def diner_life_event(path: DinerPath, body: LifeEventIn):
                                          today=_today())
         _audit(s, "diner_left", target=diner.id, detail={"life_event": diner.left_kind, "event_date": diner.left_on.isoformat()})
         out = _diner_out(diner)
+    return jsonify(out)
+
+
+class VerificationIn(Strict):
+    proof: Literal["worker", "residency"] = Field(description="which verification is renewed")
+    proof_type: str = Field(min_length=1, max_length=40,
+                            description="the kind of proof seen (worker: employer_letter, work_card…; "
+                                        "residency: household_register, residence_permit…)")
+    verified_on: Optional[Date] = Field(default=None, strict=False,
+                                        description="the day the proof was seen (YYYY-MM-DD, not after today; "
+                                                    "default today); it counts from then for the configured months")
+
+
+@api.post("/diners/<diner_id>/verification", responses={200: DinerOut, **ERRORS})
+def diner_verification(path: DinerPath, body: VerificationIn):
+    """Record a renewed verification (registrar, admin): the member of staff saw the proof
+    on ``verified_on``, and the worker's (or resident's) benefit counts again from then
+    for registry.worker_proof_months (or residency_proof_months); kept in the diner's history."""
+    day = _today()
+    on = body.verified_on or day
+    changes = ({"worker_proof_type": body.proof_type, "worker_verified_on": on.isoformat()} if body.proof == "worker"
+               else {"residency_proof_type": body.proof_type, "residency_verified_on": on.isoformat()})
+    with db().transaction() as s:
+        diner = dstore.get_diner(session=s, diner_id=path.diner_id, community=_diner_scope())
+        if body.proof == "worker" and not diner.worker_category:
+            raise Refusal("not_a_worker", "该就餐者未登记为户外劳动者，无需工作证明",
+                          "this diner is not registered as an outdoor worker: there is no proof of work to renew")
+        if body.proof == "residency" and not diner.resident:
+            raise Refusal("not_a_resident", "该就餐者未登记为本社区居民，无需居住证明",
+                          "this diner is not registered as a resident: there is no proof of residency to renew")
+        changed = dstore.edit_diner(session=s, id_key=settings().id_key, diner_id=diner.id, staff_id=current_user.id,
+                                    community=_diner_scope(), today=day, changes=changes)
+        _audit(s, "diner_reverified", target=diner.id, detail={"proof": body.proof, "proof_type": body.proof_type,
+                                                               "verified_on": on.isoformat(), "changed": changed})
+        out = _diner_out(dstore.get_diner(session=s, diner_id=diner.id, community=None))
     return jsonify(out)
 
 

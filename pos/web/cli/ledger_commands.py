@@ -4,7 +4,9 @@ Exit status 0 and a summary when every chain is intact; 1 and the first broken r
 each broken canteen otherwise; 2 for an unknown canteen code.  Besides the chain itself
 (:func:`pos.store.ledger.verify_chain`) it checks that the chain head each day close recorded
 (printed on that day's report) is still the hash at that position, so a ledger rewritten
-from some point on with freshly computed hashes is caught as well.
+from some point on with freshly computed hashes is caught as well, and that each frozen
+document (a day close's report, a claim revision) still hashes to the digest recorded when
+it was frozen, or to the one its last redaction by an erasure recorded.
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from sqlmodel import Session
 
 from pos.models import Canteen
 from pos.store.ledger import day_close_mismatches, verify_chain
+from pos.store.redactions import document_problems
+from pos.tx import Tx
 
 
 def verify_all(*, session: Session, canteen_ids: list[str]) -> tuple[bool, list[str]]:
@@ -38,6 +42,13 @@ def verify_all(*, session: Session, canteen_ids: list[str]) -> tuple[bool, list[
             m = closes[0]
             lines.append(f"{code}: BROKEN — the day close of {m.business_date} recorded chain head {m.recorded[:16]}… "
                          f"at position {m.chain_seq}, the ledger now has {(m.found or 'no row')[:16]}…")
+            continue
+        documents = document_problems(Tx.of(session), canteen_id=code)
+        if documents:
+            ok_all = False
+            p = documents[0]
+            lines.append(f"{code}: BROKEN — the frozen {p.document.replace('_', ' ')} {p.key} was edited: its text hashes "
+                         f"to {p.found[:16]}…, recorded {p.recorded[:16]}… (and no erasure redacted it to that)")
             continue
         head = session.get(Canteen, code)
         lines.append(f"{code}: intact — {result.rows_checked} rows checked, chain position {head.chain_seq}, "
