@@ -5,6 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests check what holds, not how fast: on a loaded two-core machine one example
+# of a property can take longer than Hypothesis's default 200 ms deadline, which would
+# fail a correct test.  Speed is measured by the scripts under bench/.
+hypothesis_settings.register_profile("canteen", deadline=None)
+hypothesis_settings.load_profile("canteen")
 
 from support import _pg_state, app_on, build_app, copy_sqlite, pg_clone, pg_drop, pg_finish, pg_url_or_skip
 
