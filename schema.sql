@@ -279,7 +279,8 @@ CREATE TABLE sale_decisions (
 
 -- The daily free welfare meal cap, claimed with
 --   UPDATE free_meal_counters SET used = used + 1 WHERE ... AND used < cap
--- in the same transaction as the sale.
+-- in the same transaction as the sale.  A till's lease (free_meal_leases) takes several at
+-- once the same way, so used counts granted meals and outstanding leases.
 CREATE TABLE free_meal_counters (
     canteen_id    TEXT    NOT NULL REFERENCES canteens (id),
     business_date DATE    NOT NULL,
@@ -486,6 +487,96 @@ CREATE TABLE neighbourhood_report_updates (
 );
 CREATE INDEX neighbourhood_report_updates_by_report ON neighbourhood_report_updates (report_id, at);
 
+-- Till devices and their free-meal leases (the till keeps selling when the network goes):
+-- a lease takes meals from free_meal_counters like a sale does, so the counter's used is
+-- granted + outstanding leases; unused meals go back on return, revocation and day close.
+CREATE TABLE till_devices (
+    id            TEXT      NOT NULL PRIMARY KEY,
+    canteen_id    TEXT      NOT NULL REFERENCES canteens (id),
+    name          TEXT      NOT NULL,
+    token_hash    TEXT      NOT NULL UNIQUE,
+    registered_by TEXT      NOT NULL REFERENCES staff_users (id),
+    registered_at TIMESTAMP NOT NULL,
+    revoked_at    TIMESTAMP,
+    revoked_by    TEXT      REFERENCES staff_users (id),
+    last_seen_at  TIMESTAMP,
+    last_sync_at  TIMESTAMP,
+    queued        INTEGER   NOT NULL DEFAULT 0 CHECK (queued >= 0)
+);
+-- Two live tills of a canteen never share a name (the supervisor tells them apart by it).
+CREATE UNIQUE INDEX till_devices_one_live_name ON till_devices (canteen_id, name) WHERE revoked_at IS NULL;
+
+CREATE TABLE free_meal_leases (
+    id            TEXT      NOT NULL PRIMARY KEY,
+    device_id     TEXT      NOT NULL REFERENCES till_devices (id),
+    canteen_id    TEXT      NOT NULL REFERENCES canteens (id),
+    business_date DATE      NOT NULL,
+    size          INTEGER   NOT NULL DEFAULT 0,        -- meals ever leased (top-ups add to it)
+    used          INTEGER   NOT NULL DEFAULT 0,        -- meals granted from it (offline sales)
+    returned      INTEGER   NOT NULL DEFAULT 0,        -- unused meals given back to the counter
+    taken_at      TIMESTAMP NOT NULL,
+    returned_at   TIMESTAMP,
+    ended_at      TIMESTAMP,                           -- day close or revocation: no more top-ups
+    UNIQUE (device_id, business_date),
+    CHECK (used >= 0 AND returned >= 0 AND used + returned <= size)
+);
+CREATE INDEX free_meal_leases_by_day ON free_meal_leases (canteen_id, business_date);
+
+-- Offline sales (schema 11).  A sale a till made while offline is recorded when it
+-- syncs, through the same path as any sale, at the tablet's time; offline_sales keeps what
+-- only an offline sale has: the device, the till's own number for it, the tablet's time,
+-- when it arrived and the tablet clock's difference from the server's then.
+CREATE TABLE offline_sales (
+    sale_id         TEXT      NOT NULL PRIMARY KEY REFERENCES sales (id),
+    device_id       TEXT      NOT NULL REFERENCES till_devices (id),
+    offline_no      INTEGER   NOT NULL CHECK (offline_no >= 1),
+    sold_at_tablet  TIMESTAMP NOT NULL,                -- UTC, by the tablet's clock
+    received_at     TIMESTAMP NOT NULL,                -- UTC, by the server's clock
+    clock_offset_ms BIGINT    NOT NULL,                -- server clock minus tablet clock when it was sent
+    lease_id        TEXT      REFERENCES free_meal_leases (id)
+);
+CREATE INDEX offline_sales_by_device ON offline_sales (device_id);
+
+-- A subsidy a till gave offline that the server would not grant (the diner was subsidised
+-- at another till first, the lease was used up, the voucher was revoked meanwhile): the
+-- sale keeps the money the diner paid, it has no subsidy_grants row (nothing to claim),
+-- and this row says what was given and why it cannot be claimed, until a supervisor
+-- resolves it.
+CREATE TABLE serving_exceptions (
+    id            TEXT      NOT NULL PRIMARY KEY,
+    sale_id       TEXT      NOT NULL UNIQUE REFERENCES sales (id),
+    canteen_id    TEXT      NOT NULL REFERENCES canteens (id),
+    business_date DATE      NOT NULL,
+    kind          TEXT      NOT NULL CHECK (kind IN ('age_tier', 'free_meal')),
+    amount_fen    INTEGER   NOT NULL CHECK (amount_fen > 0),
+    code          TEXT      NOT NULL,
+    reason_zh     TEXT      NOT NULL,
+    reason_en     TEXT      NOT NULL,
+    created_at    TIMESTAMP NOT NULL,
+    resolved_at   TIMESTAMP,
+    resolved_by   TEXT      REFERENCES staff_users (id),
+    note          TEXT      NOT NULL DEFAULT ''
+);
+CREATE INDEX serving_exceptions_by_day ON serving_exceptions (canteen_id, business_date);
+
+-- An offline sale that arrived after its business date was closed: never lost, kept as the
+-- till sent it (a resident ID number only as its pseudonym) for a correction.
+CREATE TABLE late_offline_sales (
+    id              TEXT      NOT NULL PRIMARY KEY,
+    device_id       TEXT      NOT NULL REFERENCES till_devices (id),
+    canteen_id      TEXT      NOT NULL REFERENCES canteens (id),
+    business_date   DATE      NOT NULL,
+    idempotency_key TEXT      NOT NULL,
+    payload_json    TEXT      NOT NULL,
+    received_at     TIMESTAMP NOT NULL,
+    resolved_at     TIMESTAMP,
+    resolved_by     TEXT      REFERENCES staff_users (id),
+    correction_id   TEXT      REFERENCES corrections (id),
+    note            TEXT      NOT NULL DEFAULT '',
+    UNIQUE (device_id, idempotency_key)
+);
+CREATE INDEX late_offline_sales_by_canteen ON late_offline_sales (canteen_id, business_date);
+
 -- Append-only: who did what and when.  No plain personal data in any column.
 CREATE TABLE audit_log (
     id         TEXT      NOT NULL PRIMARY KEY,
@@ -520,3 +611,7 @@ INSERT INTO schema_version (version, applied_at, description)
 VALUES (8, CURRENT_TIMESTAMP, 'public corner');
 INSERT INTO schema_version (version, applied_at, description)
 VALUES (9, CURRENT_TIMESTAMP, 'document redactions');
+INSERT INTO schema_version (version, applied_at, description)
+VALUES (10, CURRENT_TIMESTAMP, 'till devices and leases');
+INSERT INTO schema_version (version, applied_at, description)
+VALUES (11, CURRENT_TIMESTAMP, 'offline sales');

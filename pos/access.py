@@ -32,12 +32,17 @@ TICKETS = frozenset({"registrar", "supervisor", "admin"})  # print daily free-me
 CLAIMS = frozenset({"accountant", "approver", "admin"})  # see claims and their documents
 APPROVE = frozenset({"approver", "admin"})  # approve or return a claim (never one's own)
 PLATFORM = frozenset({"platform", "accountant", "approver", "admin"})  # read claims as data
+NOTICES = frozenset({"supervisor", "registrar", "admin"})  # post notices on the public page and riders' corner
+# Follow up neighbourhood reports (议事厅): the community's staff at the canteen, who see the
+# reporter's phone and pass a report on to whoever can fix the problem.
+COMMUNITY_DESK = frozenset({"registrar", "supervisor", "admin"})
 
 ROUTE_ROLES: dict[str, frozenset[str]] = {
     # --- foundation -------------------------------------------------------------
     "static": PUBLIC,
     "health.healthz": PUBLIC,
     "home.index": PUBLIC,  # redirects to the sign-in page or the user's start page
+    "home.favicon": PUBLIC,  # /favicon.ico, which browsers ask for on their own
     "auth.login": PUBLIC,
     "auth.logout": STAFF,
     "auth.set_language": PUBLIC,
@@ -70,6 +75,12 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "backoffice.ticket_sheet": TICKETS,
     "backoffice.menu": ADMIN,
     "backoffice.menu_item": ADMIN,
+    "backoffice.menu_labels": SUPERVISE,  # the cook's boss on shift sets labels and energy (scoped)
+    "backoffice.menu_labels_save": SUPERVISE,
+    "backoffice.notices": NOTICES,  # scoped: a supervisor or registrar posts for their canteen
+    "backoffice.notice_new": NOTICES,
+    "backoffice.notice_edit": NOTICES,
+    "backoffice.notice_withdraw": NOTICES,
     "backoffice.staff": ADMIN,
     "backoffice.staff_password": ADMIN,
     "backoffice.staff_active": ADMIN,
@@ -77,6 +88,18 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "backoffice.audit_log": ACCOUNTANT,  # scoped: accountants their community, admins all
     "vouchers.voucher_page": PUBLIC,  # the diner's own page: /v/<token>
     "vouchers.ticket_page": PUBLIC,  # /t/<token>
+    # --- neighbourhood reports: anyone files and follows; staff follow up (scoped) ---------
+    "neighbourhood.new": PUBLIC,  # the form; held to [public] reports_per_hour per address and device
+    "neighbourhood.lookup": PUBLIC,  # look a number up
+    "neighbourhood.follow": PUBLIC,  # /neighbourhood/<number>: status and notes, no phone, no staff name
+    "backoffice.neighbourhood_queue": COMMUNITY_DESK,
+    "backoffice.neighbourhood_report": COMMUNITY_DESK,
+    "backoffice.neighbourhood_photo": COMMUNITY_DESK,
+    "backoffice.neighbourhood_update": COMMUNITY_DESK,
+    # --- the public screen by the door (no sign-in; names no one) --------------------
+    "public.today_index": PUBLIC,
+    "public.today": PUBLIC,
+    "public.live": PUBLIC,  # the free meals left, polled by the page
     "api.diners_create": REGISTRY,
     "api.diner_vouchers_issue": REGISTRY,
     "api.diner_life_event": REGISTRY,
@@ -94,6 +117,10 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     # --- till (issue: till) -------------------------------------------------------
     "till.index": TILL,  # the cashier's start page
     "till.receipt": TILL,
+    "till.display": TILL,  # the diner-facing screen: a second window of the till's browser
+    # The till's service worker script: file names and a hash, no data; the browser fetches
+    # it again by itself to find a new release, whoever is signed in or not.
+    "till.service_worker": PUBLIC,
     "api.till_menu": TILL,
     "api.till_credentials_lookup": TILL,
     "api.till_quote": TILL,
@@ -105,6 +132,18 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "api.till_shift_open": TILL,
     "api.till_shift_close": TILL,
     "api.till_shift_current": TILL,
+    # --- till devices and free-meal leases (issue: the till keeps selling offline) ---
+    "api.devices_register": SUPERVISE,  # scoped: a supervisor registers tills of their canteen
+    "api.devices_list": SUPERVISE,
+    "api.device_revoke": SUPERVISE,
+    "api.device_lease": TILL,  # the device proves itself (X-Till-Device), checked by the view
+    "api.device_lease_return": TILL,
+    "api.device_heartbeat": TILL,
+    "api.device_offline_kit": TILL,  # the device proves itself (X-Till-Device), checked by the view
+    "backoffice.devices_page": SUPERVISE,  # the canteen's tills: last sync, queued, lease (scoped)
+    "backoffice.device_revoke": SUPERVISE,
+    "backoffice.exceptions_page": SUPERVISE,  # serving exceptions and late offline sales (scoped)
+    "backoffice.exception_resolve": SUPERVISE,
     # --- reports and day close (issue: reports) -----------------------------------
     "reports.index": ACCOUNTS,  # month page; supervisors also close days there
     "reports.daily_pdf": ACCOUNTS,

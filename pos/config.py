@@ -73,6 +73,27 @@ class RegistryConfig:
 
 
 @dataclass(frozen=True)
+class PublicConfig:
+    """The canteen's public side, which anyone may use without signing in."""
+
+    # Neighbourhood reports one address, or one device, may file within an hour; the next is
+    # refused until the oldest of them is an hour old (a flood would bury the staff's queue).
+    reports_per_hour: int = 20
+    # How often an open "today" page asks for the free meals left: a TV by the door polls
+    # all day (not too often), a queue reads the number (not too seldom).
+    refresh_seconds: int = 15
+
+
+@dataclass(frozen=True)
+class OfflineConfig:
+    """Selling while the canteen's network is down (see pos/store/leases.py)."""
+
+    # Free meals a till holds while online, to grant from while offline (never more than
+    # are left today); 0: no leases, so an offline till grants no free meal.
+    lease_size: int = 5
+
+
+@dataclass(frozen=True)
 class Settings:
     canteens: tuple[CanteenConfig, ...]
     policy: Policy
@@ -88,6 +109,8 @@ class Settings:
     instance_path: str
     checks: ChecksConfig = field(default_factory=ChecksConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
+    public: PublicConfig = field(default_factory=PublicConfig)
+    offline: OfflineConfig = field(default_factory=OfflineConfig)
     # Reverse proxies in front of `canteen serve` whose X-Forwarded-For/-Proto/-Host to believe
     # (0: none, the server is reached directly).
     trusted_proxies: int = 0
@@ -335,6 +358,30 @@ def _registry(r: _Reader, data: Mapping) -> RegistryConfig:
     return RegistryConfig(retention_years=years, **months)
 
 
+def _public(r: _Reader, data: Mapping) -> PublicConfig:
+    pub = r.table(data, "public", "public", required=False)
+    r.unknown_keys(pub, set(PublicConfig.__dataclass_fields__), "public")
+    per_hour = r.whole(pub, "reports_per_hour", "public.reports_per_hour", minimum=1, what="reports",
+                       default=PublicConfig().reports_per_hour)
+    if per_hour > 1000:
+        raise r.fail("public.reports_per_hour", f"must be 1 to 1000 reports an hour, got {per_hour}")
+    seconds = r.whole(pub, "refresh_seconds", "public.refresh_seconds", minimum=1, what="seconds",
+                      default=PublicConfig().refresh_seconds)
+    if seconds > 600:
+        raise r.fail("public.refresh_seconds", f"must be 1 to 600 seconds, got {seconds}")
+    return PublicConfig(reports_per_hour=per_hour, refresh_seconds=seconds)
+
+
+def _offline(r: _Reader, data: Mapping) -> OfflineConfig:
+    off = r.table(data, "offline", "offline", required=False)
+    r.unknown_keys(off, set(OfflineConfig.__dataclass_fields__), "offline")
+    size = r.whole(off, "lease_size", "offline.lease_size", minimum=0, what="meals",
+                   default=OfflineConfig().lease_size)
+    if size > 40:
+        raise r.fail("offline.lease_size", f"must be 0 to 40 free meals (0: no leases), got {size}")
+    return OfflineConfig(lease_size=size)
+
+
 def _secret(env: Mapping[str, str], name: str, dev_default: str, development: bool) -> str:
     value = env.get(name, "")
     if development and not value:
@@ -372,7 +419,7 @@ def load_settings(path: str | os.PathLike | None = None, *, env: Mapping[str, st
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{cfg.name}: is not valid TOML: {e}") from None
-    r.unknown_keys(data, {"app", "security", "canteens", "policy", "checks", "registry"}, "")
+    r.unknown_keys(data, {"app", "security", "canteens", "policy", "checks", "registry", "public", "offline"}, "")
 
     app = r.table(data, "app", "app", required=False)
     r.unknown_keys(app, {"base_url", "language", "voucher_valid_days", "database_url", "trusted_proxies",
@@ -399,6 +446,8 @@ def load_settings(path: str | os.PathLike | None = None, *, env: Mapping[str, st
     policy = _policy(r, data.get("policy"))
     checks = _checks(r, data)
     registry = _registry(r, data)
+    public = _public(r, data)
+    offline = _offline(r, data)
 
     development = env.get("CANTEEN_ENV", "") == "development"
     inst = Path(instance_path or env.get("CANTEEN_INSTANCE") or "instance").resolve()
@@ -418,6 +467,7 @@ def load_settings(path: str | os.PathLike | None = None, *, env: Mapping[str, st
         canteens=canteens, policy=policy, database_url=db_url, base_url=base_url,
         language=language, voucher_valid_days=valid_days, security=security,
         secret_key=secret, id_key=id_key.encode(), development=development,
-        config_path=str(cfg.resolve()), instance_path=str(inst), checks=checks, registry=registry, trusted_proxies=proxies,
+        config_path=str(cfg.resolve()), instance_path=str(inst), checks=checks, registry=registry, public=public, offline=offline,
+        trusted_proxies=proxies,
         write_wait_seconds=write_wait,
     )

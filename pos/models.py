@@ -10,7 +10,7 @@ from datetime import date
 from pydantic import NaiveDatetime as datetime  # UTC, stored without offset in TIMESTAMP columns
 from typing import Optional
 
-from sqlalchemy import Column, Text
+from sqlalchemy import BigInteger, Column, Text
 from sqlmodel import Field, SQLModel
 
 from pos.ids import new_id
@@ -437,4 +437,83 @@ class NeighbourhoodReportUpdate(SQLModel, table=True):
     staff_id: str = Field(foreign_key="staff_users.id")
     status: str
     passed_to: str = ""
+    note: str = ""
+
+
+class TillDevice(SQLModel, table=True):
+    """A till registered to sell for a canteen, offline too (see pos/store/devices.py)."""
+    __tablename__ = "till_devices"
+    id: str = _id()
+    canteen_id: str = Field(foreign_key="canteens.id")
+    name: str
+    token_hash: str = Field(unique=True)  # SHA-256 of the device's secret
+    registered_by: str = Field(foreign_key="staff_users.id")
+    registered_at: datetime
+    revoked_at: Optional[datetime] = None
+    revoked_by: Optional[str] = Field(default=None, foreign_key="staff_users.id")
+    last_seen_at: Optional[datetime] = None
+    last_sync_at: Optional[datetime] = None
+    queued: int = 0  # offline sales the device last said it holds
+
+
+class FreeMealLease(SQLModel, table=True):
+    """A device's share of a date's free meals for selling offline (see pos/store/leases.py)."""
+    __tablename__ = "free_meal_leases"
+    id: str = _id()
+    device_id: str = Field(foreign_key="till_devices.id")
+    canteen_id: str = Field(foreign_key="canteens.id")
+    business_date: date
+    size: int = 0
+    used: int = 0
+    returned: int = 0
+    taken_at: datetime
+    returned_at: Optional[datetime] = None
+    ended_at: Optional[datetime] = None
+
+
+class OfflineSale(SQLModel, table=True):
+    """What only a sale made offline has: its device, the till's number for it, the tablet's
+    time and the clock difference (see pos/store/offline_sales.py)."""
+    __tablename__ = "offline_sales"
+    sale_id: str = Field(primary_key=True, foreign_key="sales.id")
+    device_id: str = Field(foreign_key="till_devices.id")
+    offline_no: int
+    sold_at_tablet: datetime
+    received_at: datetime
+    # A tablet clock a year wrong is still a number to show, so not a 32-bit one.
+    clock_offset_ms: int = Field(sa_type=BigInteger)
+    lease_id: Optional[str] = Field(default=None, foreign_key="free_meal_leases.id")
+
+
+class ServingException(SQLModel, table=True):
+    """A subsidy given offline that the server would not grant: not claimable, with why."""
+    __tablename__ = "serving_exceptions"
+    id: str = _id()
+    sale_id: str = Field(unique=True, foreign_key="sales.id")
+    canteen_id: str = Field(foreign_key="canteens.id")
+    business_date: date
+    kind: str  # a SUBSIDY_KINDS code
+    amount_fen: int
+    code: str
+    reason_zh: str
+    reason_en: str
+    created_at: datetime
+    resolved_at: Optional[datetime] = None
+    resolved_by: Optional[str] = Field(default=None, foreign_key="staff_users.id")
+    note: str = ""
+
+
+class LateOfflineSale(SQLModel, table=True):
+    """An offline sale that arrived after its business date was closed, kept for a correction."""
+    __tablename__ = "late_offline_sales"
+    id: str = _id()
+    device_id: str = Field(foreign_key="till_devices.id")
+    canteen_id: str = Field(foreign_key="canteens.id")
+    business_date: date
+    idempotency_key: str
+    payload_json: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime
+    resolved_at: Optional[datetime] = None
+    resolved_by: Optional[str] = Field(default=None, foreign_key="staff_users.id")
+    correction_id: Optional[str] = Field(default=None, foreign_key="corrections.id")
     note: str = ""

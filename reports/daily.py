@@ -1,7 +1,8 @@
 """The daily reconciliation PDF (日结对账单) of one canteen and business date.
 
 Sections: summary and tenders; free meals used of the cap; edit checks (failures in red);
-each shift's cash; voids; corrections (only when there are any); the hourly sales chart;
+each shift's cash; voids; corrections and serving exceptions (only when there are any);
+the hourly sales chart;
 every subsidy grant; and signature lines.  Sections are numbered in the order they
 appear, and every word on the page is Chinese (codes, digests and pseudonyms aside).
 The footer carries the generation time, the ledger position and head at close, and the
@@ -81,7 +82,8 @@ class DailyRenderer(PdfRenderer):
         """The flowables of the whole report, section by section."""
         out = self.section_heading(report, font, st)
         for section in (self.section_summary, self.section_checks, self.section_shifts, self.section_voids,
-                        self.section_corrections, self.section_chart, self.section_grants):
+                        self.section_corrections, self.section_exceptions, self.section_chart,
+                        self.section_grants):
             out += section(report, font, st)
         out.append(signature_block(st))
         return out
@@ -170,6 +172,18 @@ class DailyRenderer(PdfRenderer):
         return [self.heading("更正（指向已日结的原销售）", st),
                 table(("时间", "原营业日", "原单号", "原因", "退款", "冲减补贴"), rows,
                       (14 * mm, 24 * mm, 16 * mm, 74 * mm, 26 * mm, 26 * mm), font=font, right=(2, 4, 5), size=7.5)]
+
+    def section_exceptions(self, report: DailyReport, font: str, st):
+        """Subsidies given offline that the server would not grant: paid without, never claimed."""
+        tz = report.data.canteen.timezone
+        rows = [(local(x.sold_at, tz, "%H:%M"), str(x.receipt_no), kind_zh(x.kind), yuan(x.amount_fen),
+                 para(x.reason_zh, st["cell"]), "已处理" if x.resolved else ("已作废" if not x.sale_completed else "待处理"))
+                for x in report.data.exceptions]
+        if not rows:
+            return []
+        return [self.heading(f"离线补贴例外（{len(rows)} 笔；不申报补贴）", st),
+                table(("时间", "单号", "补贴类别", "金额", "原因", "状态"), rows,
+                      (14 * mm, 14 * mm, 24 * mm, 20 * mm, 90 * mm, 18 * mm), font=font, right=(1, 3), size=7.5)]
 
     def section_chart(self, report: DailyReport, font: str, st):
         """The chart section."""

@@ -71,6 +71,10 @@ class MonthlyRenderer(PdfRenderer):
                 (kind_zh("free_meal"), f"{d.free_count:,}", yuan(d.free_fen)),
                 ("申领合计", f"{d.age_count + d.free_count:,}", yuan(d.total_fen))]
         notes = [f"已作废的补贴不计入：{d.voided_count:,} 笔，{yuan(d.voided_fen)}。"]
+        exceptions = sum(x.exception_count for x in d.days)
+        if exceptions:
+            notes.append(f"离线补贴例外不申报：{exceptions:,} 笔，{yuan(sum(x.exception_fen for x in d.days))}"
+                         f"（收银机离线时给予、服务器不予认定的补贴，见各日对账单）。")
         if d.corrections_count:
             notes.append(f"本月更正冲减：{d.corrections_count:,} 笔，{yuan(d.corrections_subsidy_fen)}；"
                          f"扣除后净申领 {yuan(d.net_fen)}（明细见“本月更正调整”）。")

@@ -17,17 +17,18 @@ from sqlalchemy import and_, case, false, func, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from pos.models import (Canteen, Correction, DayClose, Diner, FreeMealCounter, Sale, Shift, StaffUser,
-                        SubsidyGrant, Void)
+from pos.models import (Canteen, Correction, DayClose, Diner, FreeMealCounter, Sale, ServingException, Shift,
+                        StaffUser, SubsidyGrant, Void)
 from reports.rows import (CanteenInfo, Check, CloseInfo, CorrectionLine, DailyData, DailyReport,  # noqa: F401
-                          DaySummary, FreeMeals, GrantLine, HourTotal, KindTotal, ShiftCash, TenderTotal, VoidLine)
+                          DaySummary, ExceptionLine, FreeMeals, GrantLine, HourTotal, KindTotal, ShiftCash,
+                          TenderTotal, VoidLine)
 from reports.frozen import thaw_json
 from reports.anomalies import AnomalyRules, anomaly_checks
 from subsidies.vocabulary import SUBSIDY_KINDS, TENDERS
 
 S, G, V, SH = Sale.__table__, SubsidyGrant.__table__, Void.__table__, Shift.__table__
 D, U, C, DC = Diner.__table__, StaffUser.__table__, Canteen.__table__, DayClose.__table__
-FM, CO = FreeMealCounter.__table__, Correction.__table__
+FM, CO, SE = FreeMealCounter.__table__, Correction.__table__, ServingException.__table__
 
 PSEUDONYM_CHARS = 10  # enough to tell diners apart on one claim, too short to look anyone up
 
@@ -181,8 +182,34 @@ def _corrections(conn, canteen_id: str, day: date) -> tuple[CorrectionLine, ...]
     return tuple(CorrectionLine(*r) for r in conn.execute(q))
 
 
+def _exceptions(conn, canteen_id: str, day: date) -> tuple[ExceptionLine, ...]:
+    q = (select(S.c.sold_at, S.c.receipt_no, SE.c.kind, SE.c.amount_fen, SE.c.code, SE.c.reason_zh, SE.c.reason_en,
+                SE.c.resolved_at, S.c.status)
+         .select_from(SE.join(S, S.c.id == SE.c.sale_id))
+         .where(SE.c.canteen_id == canteen_id, SE.c.business_date == day).order_by(S.c.sold_at, S.c.receipt_no))
+    return tuple(ExceptionLine(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] is not None, r[8] == "completed")
+                 for r in conn.execute(q))
+
+
+def _exceptions_check(conn, canteen_id: str, day: date, exceptions: tuple[ExceptionLine, ...]) -> Check:
+    """Every completed sale with a subsidy and no live grant is a serving exception of
+    that amount: a subsidy given offline, accounted for and never claimed."""
+    live_grant = select(G.c.sale_id).where(G.c.voided == false())
+    unexplained = conn.execute(
+        select(func.count()).select_from(S.outerjoin(SE, SE.c.sale_id == S.c.id))
+        .where(S.c.canteen_id == canteen_id, S.c.business_date == day, S.c.status == "completed",
+               S.c.subsidy_fen > 0, S.c.id.not_in(live_grant),
+               or_(SE.c.id.is_(None), SE.c.amount_fen != S.c.subsidy_fen))).scalar()
+    counted = [x for x in exceptions if x.sale_completed]
+    fen = sum(x.amount_fen for x in counted)
+    return Check("serving_exceptions", unexplained == 0, "离线补贴例外均有记录（不申报）",
+                 "every subsidy given offline without a grant is a serving exception (not claimed)",
+                 f"例外 {len(counted)} 笔共 {fen} 分，无记录 {unexplained} 笔",
+                 f"{len(counted)} exception(s), {fen} fen; {unexplained} unexplained")
+
+
 def _daily_checks(conn, canteen_id: str, day: date, summary: DaySummary, free: FreeMeals,
-                  shifts: tuple[ShiftCash, ...]) -> tuple[Check, ...]:
+                  shifts: tuple[ShiftCash, ...], exceptions: tuple[ExceptionLine, ...]) -> tuple[Check, ...]:
     here = G.c.diner_key.in_(select(G.c.diner_key).where(G.c.canteen_id == canteen_id, G.c.business_date == day))
     twice = conn.execute(select(func.count()).select_from(
         select(G.c.diner_key).where(G.c.business_date == day, G.c.voided == false(), here)
@@ -201,7 +228,11 @@ def _daily_checks(conn, canteen_id: str, day: date, summary: DaySummary, free: F
     open_shifts = [s for s in shifts if s.closed_at is None]
     drifted = [s for s in shifts if s.expected_at_close_fen is not None and s.expected_at_close_fen != s.expected_fen]
     granted = summary.granted_fen
-    sign = "=" if granted == summary.subsidy_fen else "≠"
+    # A subsidy a till gave offline and the server would not grant has no grant: it is
+    # counted apart (the serving_exceptions check), never in the grants.
+    given_offline = sum(x.amount_fen for x in exceptions if x.sale_completed)
+    sign = "=" if granted + given_offline == summary.subsidy_fen else "≠"
+    offline = f" + {given_offline}" if given_offline else ""
     return (
         Check("free_meal_cap", free.granted <= free.cap, "免费餐不超过每日上限", "free meals within the daily cap",
               f"{free.granted} / {free.cap}", f"{free.granted} / {free.cap}"),
@@ -211,9 +242,11 @@ def _daily_checks(conn, canteen_id: str, day: date, summary: DaySummary, free: F
         Check("one_per_diner", twice == 0, "每位就餐者每天（每餐段）在全区只补贴一次",
               "one live subsidy per diner per day (period) district-wide",
               f"{twice} 人重复补贴", f"{twice} diner(s) subsidised twice"),
-        Check("sums_agree", granted == summary.subsidy_fen, "补贴记录合计 = 已完成销售的补贴合计",
-              "Σ live grants = Σ subsidy of completed sales",
-              f"{granted} {sign} {summary.subsidy_fen} 分", f"{granted} {sign} {summary.subsidy_fen} fen"),
+        Check("sums_agree", granted + given_offline == summary.subsidy_fen,
+              "补贴记录合计 + 离线补贴例外 = 已完成销售的补贴合计",
+              "Σ live grants + Σ serving exceptions = Σ subsidy of completed sales",
+              f"{granted}{offline} {sign} {summary.subsidy_fen} 分",
+              f"{granted}{offline} {sign} {summary.subsidy_fen} fen"),
         Check("voids_agree", flag_mismatch == 0 and _int(voids[0]) == summary.voided_sales
               and _int(voids[1]) == _int(voided_subsidy),
               "作废单与销售、补贴状态一致", "voids agree with sale and grant status",
@@ -223,6 +256,7 @@ def _daily_checks(conn, canteen_id: str, day: date, summary: DaySummary, free: F
               "every shift closed and its expected cash unchanged",
               f"未交班 {len(open_shifts)} 个，交班后应有现金变动 {len(drifted)} 个",
               f"{len(open_shifts)} open, {len(drifted)} changed since handover"),
+        _exceptions_check(conn, canteen_id, day, exceptions),
     )
 
 
@@ -243,13 +277,15 @@ def daily_data(*, session: Session, canteen_id: str, business_date: date, defaul
     free_granted = next(k.count for k in summary.by_kind if k.kind == "free_meal")
     free = _free_meals(conn, canteen_id, business_date, default_cap, free_granted)
     shifts = _shifts(conn, canteen_id, business_date)
+    exceptions = _exceptions(conn, canteen_id, business_date)
     return DailyData(
         canteen=canteen, business_date=business_date, summary=summary, free_meals=free, shifts=shifts,
         voids=_voids(conn, canteen_id, business_date), grants=_grants(conn, canteen_id, business_date),
         hours=_hours(conn, canteen_id, business_date), corrections=_corrections(conn, canteen_id, business_date),
-        checks=_daily_checks(conn, canteen_id, business_date, summary, free, shifts) + anomaly_checks(
+        checks=_daily_checks(conn, canteen_id, business_date, summary, free, shifts, exceptions) + anomaly_checks(
             session=session, canteens=(canteen,), first=business_date, last=business_date,
-            rules=rules or AnomalyRules()))
+            rules=rules or AnomalyRules()),
+        exceptions=exceptions)
 
 
 def money_facts(data: DailyData) -> dict[str, Any]:
@@ -267,6 +303,7 @@ def money_facts(data: DailyData) -> dict[str, Any]:
                   sum(v.reversed_subsidy_fen for v in data.voids)),
         "corrections": (len(data.corrections), sum(c.refund_fen for c in data.corrections),
                         sum(c.reversed_subsidy_fen for c in data.corrections)),
+        "exceptions": (len(data.exceptions), sum(x.amount_fen for x in data.exceptions)),
     }
 
 

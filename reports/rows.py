@@ -147,6 +147,22 @@ class CorrectionLine:
 
 
 @dataclass(frozen=True)
+class ExceptionLine:
+    """A serving exception of the day: a subsidy a till gave offline that the server would
+    not grant (pos.store.offline_sales) — the diner paid without it, nothing is claimed."""
+
+    sold_at: datetime
+    receipt_no: int
+    kind: str
+    amount_fen: int
+    code: str
+    reason_zh: str
+    reason_en: str
+    resolved: bool
+    sale_completed: bool
+
+
+@dataclass(frozen=True)
 class Check:
     """One edit check: ``ok`` or not, what was checked and the figures behind it, each in
     Chinese and English.  A zh page or PDF shows only ``label_zh``/``detail_zh`` (figures
@@ -194,6 +210,8 @@ class DailyData:
     hours: tuple[HourTotal, ...]
     corrections: tuple[CorrectionLine, ...]
     checks: tuple[Check, ...]
+    # Schema 11; a day frozen before it thaws with none.
+    exceptions: tuple[ExceptionLine, ...] = ()
 
 
 @dataclass(frozen=True)

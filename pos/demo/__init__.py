@@ -20,6 +20,8 @@ from pos.store import tokens
 from pos.store.audit import audit
 from pos.store.canteens import sync_canteens
 from pos.store.diners import mask_name, register_diner
+from pos.store.dish_labels import stored_labels
+from pos.store.notices import NoticeDraft, post_notice
 from pos.store.staff import create_user
 from pos.store.vouchers import active_voucher, issue_voucher
 from subsidies.resident_id import check_character
@@ -52,6 +54,29 @@ MENU = [
     ("馒头", "Steamed bun", "主食", 100, False),
     ("紫菜蛋花汤", "Seaweed egg soup", "汤", 200, False),
     ("绿豆汤", "Mung bean soup", "汤", 300, False),
+]
+# What the cook says about each dish: its labels and approximate energy (kcal), shown on
+# the public "today" page.
+DISH_FACTS = {
+    "公益套餐（两荤一素+饭）": (("low_salt",), 720),
+    "荤素套餐": ((), 780),
+    "红烧肉": (("soft",), 520),
+    "糖醋排骨": (("contains_peanuts",), 480),
+    "宁波烤菜": (("soft",), 150),
+    "番茄炒蛋": (("light", "soft"), 210),
+    "清炒时蔬": (("light", "low_salt"), 90),
+    "米饭": ((), 230),
+    "馒头": ((), 220),
+    "紫菜蛋花汤": (("light", "contains_seafood"), 60),
+    "绿豆汤": (("light",), 110),
+}
+# Notices staff posted: (canteen, place, topic, title, body).
+NOTICES = [
+    ("YLW01", "today", "general", "本周五午餐加菜：宁波汤圆", "每位就餐者加送一碗，送完为止。"),
+    ("YLW01", "riders", "health", "每周三下午免费量血压", "社区卫生服务站医生 14:00–16:00 在食堂门口，骑手、环卫工随到随测。"),
+    ("YLW01", "riders", "rest_point", "骑手驿站：热水、充电、歇脚", "食堂东侧驿站 06:30–19:30 开放，可免费接热水、给手机充电。"),
+    ("YLW01", "riders", "safe_riding", "雨天路滑，慢行让行", "请戴好头盔，路口减速，不闯红灯。"),
+    ("JM01", "today", "general", "长者助餐日：每周二送汤", "年满 60 岁的居民每周二午餐加送一份汤。"),
 ]
 
 # (name, years before the demo date, resident, worker category)
@@ -88,8 +113,15 @@ def load_demo(settings: Settings, database: Database) -> str:
         now = naive_utc()
         for c in settings.canteens:
             for i, (name, name_en, cat, price, welfare) in enumerate(MENU):
+                labels, kcal = DISH_FACTS.get(name, ((), None))
                 s.add(MenuItem(canteen_id=c.code, name=name, name_en=name_en, category=cat, price_fen=price,
-                               welfare_meal=welfare, sort_order=i, created_at=now, updated_at=now))
+                               welfare_meal=welfare, sort_order=i, labels=stored_labels(labels), energy_kcal=kcal,
+                               created_at=now, updated_at=now))
+        posters = {"YLW01": users["supervisor"], "JM01": users["jm-supervisor"]}
+        for code, place, topic, title, body in NOTICES:
+            if code in posters and any(c.code == code for c in settings.canteens):
+                post_notice(session=s, canteen_id=code, actor=posters[code],
+                            draft=NoticeDraft(place, topic, title, body, today, today + timedelta(days=30)))
         for n, (name, years, resident, category) in enumerate(DINERS, start=1):
             # Birthdays spread around the year; index 1 has a birthday today.
             birth = date(today.year - years, today.month, min(today.day, 28)) - timedelta(days=(n * 37) % 300 if n > 1 else 0)

@@ -23,6 +23,7 @@ from pos.db import Database, sqlite_file
 from pos.recording.sqlite_writer_lock import WriterLock
 from pos.store.idempotency import Answer
 from pos.store.sale_views import SaleView
+from pos.store.offline_sales import OfflineOrder, record_offline_sale
 from pos.store.sales import Recorded, SaleOrder, record_sale
 
 
@@ -40,6 +41,8 @@ class PlainRecorder:
 
     def record_sale(self, order: SaleOrder, *, answer: Callable[[SaleView], Answer]) -> Recorded:
         with self.database.tx(write=True) as tx:
+            if isinstance(order, OfflineOrder):  # a sale a till made offline, syncing
+                return record_offline_sale(tx, settings=self.settings, order=order, answer=answer)
             return record_sale(tx, settings=self.settings, order=order, answer=answer)
 
 

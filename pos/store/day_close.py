@@ -19,21 +19,25 @@ from pos.clock import business_date as local_business_date
 from pos.clock import naive_utc
 from pos.config import Settings
 from pos.models import DayClose, Shift, StaffUser
-from pos.store import ledger
+from pos.store import leases, ledger, offline_sales
 from pos.store.audit import audit
 from pos.refusal import Refusal
+from pos.tx import Tx
 from reports.anomaly_rules import anomaly_rules
 from reports.queries import DailyReport, daily_data, daily_json, daily_report, sha256_text
 
 
 def close_day(*, session: Session, settings: Settings, canteen_id: str, business_date: date, actor,
-              now: datetime, address: str = "") -> DailyReport:
+              now: datetime, address: str = "", override_unsynced_reason: str = "") -> DailyReport:
     """Close ``business_date`` at ``canteen_id`` in the caller's write transaction and
     return its daily report.
 
     Refuses a date in the future (``future_date``), a date already closed
     (``day_already_closed``) and a date with shifts not yet handed over (``shifts_open``:
-    the cash count belongs in the reconciliation).  ``actor`` has ``id`` and ``username``;
+    the cash count belongs in the reconciliation), and (``tills_unsynced``, naming them)
+    while a till of the canteen may hold offline sales not yet recorded — unless
+    ``override_unsynced_reason`` says why to close anyway (audited; a sale that arrives
+    later is kept for a correction).  ``actor`` has ``id`` and ``username``;
     ``now`` is an aware instant (:func:`pos.clock.now_utc`).
     """
     # Locking the chain first makes the close wait for any sale being recorded, so the
@@ -57,6 +61,20 @@ def close_day(*, session: Session, settings: Settings, canteen_id: str, business
                       f"{len(cashiers)} shift(s) of that date are still open ({', '.join(cashiers)}): "
                       f"close them with a cash count first",
                       open_shifts=len(cashiers), cashiers=list(cashiers))
+    tills = offline_sales.unsynced_tills(Tx.of(session), canteen_id=canteen_id)
+    reason = override_unsynced_reason.strip()
+    if tills and not reason:
+        raise offline_sales.tills_unsynced(tills)
+    if tills:
+        if len(reason) > 200:
+            raise Refusal("invalid_override_reason", "原因最多 200 个字", "the reason must be at most 200 characters")
+        audit(tx=session, action="day_close_unsynced_override", actor=actor, canteen_id=canteen_id,
+              target=business_date.isoformat(), address=address,
+              detail={"reason": reason, "tills": [{"name": n, "queued": q} for n, q in tills]})
+    # The tills' leases of the date end here: their unused free meals go back, so the
+    # counter the report shows equals the meals granted.
+    leases.end_leases(Tx.of(session), canteen_id=canteen_id, business_date=business_date, now=now, actor=actor,
+                      address=address)
     rules = anomaly_rules(settings)
     data = daily_data(session=session, canteen_id=canteen_id, business_date=business_date,
                       default_cap=settings.policy.free_meal_cap(business_date), rules=rules)

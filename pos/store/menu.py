@@ -12,10 +12,12 @@ from sqlmodel import Session, select
 from pos.clock import naive_utc
 from pos.models import MenuItem
 from pos.refusal import Refusal
+from pos.store.dish_labels import check_energy, stored_labels
 from pos.tx import Tx
 
 MAX_PRICE_FEN = 100_000  # ¥1,000 for one dish is a typo, not a price
-EDITABLE = ("name", "name_en", "category", "price_fen", "welfare_meal", "available", "sort_order")
+EDITABLE = ("name", "name_en", "category", "price_fen", "welfare_meal", "available", "sort_order", "labels",
+            "energy_kcal")
 
 
 @dataclass(frozen=True)
@@ -70,12 +72,17 @@ def _check(field: str, value):
         if isinstance(value, bool) or not isinstance(value, int) or not -10_000 <= value <= 10_000:
             raise Refusal("invalid_sort_order", "排序须为整数", "sort_order must be a whole number")
         return value
+    if field == "labels":  # a list of codes in, the stored space-separated text out
+        return stored_labels(value)
+    if field == "energy_kcal":
+        return check_energy(value)
     raise Refusal("unknown_field", "不能修改这个字段", f"unknown field {field!r}")
 
 
 def create_item(*, session: Session, canteen_id: str, name: str, category: str, price_fen: int,
                 welfare_meal: bool = False, available: bool = True, name_en: str = "",
-                sort_order: int | None = None) -> MenuItem:
+                sort_order: int | None = None, labels: tuple[str, ...] | str = (),
+                energy_kcal: int | None = None) -> MenuItem:
     """Add a dish to the canteen's menu (at the end of its category unless ``sort_order`` is given)."""
     name, category = _check("name", name), _check("category", category)
     price_fen, welfare_meal = _check("price_fen", price_fen), _check("welfare_meal", welfare_meal)
@@ -87,6 +94,7 @@ def create_item(*, session: Session, canteen_id: str, name: str, category: str, 
     now = naive_utc()
     item = MenuItem(canteen_id=canteen_id, name=name, name_en=name_en, category=category, price_fen=price_fen,
                     welfare_meal=welfare_meal, available=available, sort_order=_check("sort_order", sort_order),
+                    labels=_check("labels", labels), energy_kcal=_check("energy_kcal", energy_kcal),
                     created_at=now, updated_at=now)
     session.add(item)
     session.flush()

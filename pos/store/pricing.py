@@ -96,6 +96,12 @@ class Quote:
     decision: Decision
     credential: Credential | None
     free_meals: FreeMeals
+    # Only a sale a till made offline has these (pos.store.offline_sales): the till's lease
+    # its free meal came from (counted when it was leased, so not taken from the day's
+    # counter again), and a subsidy the till gave that the server does not grant — the
+    # diner paid without it, and it is a serving exception, never claimed.
+    lease_id: str | None = None
+    given_offline_fen: int = 0
 
     @property
     def gross_fen(self) -> int:
@@ -103,7 +109,7 @@ class Quote:
 
     @property
     def subsidy_fen(self) -> int:
-        return self.decision.amount_fen if self.decision.granted else 0
+        return self.decision.amount_fen if self.decision.granted else self.given_offline_fen
 
     @property
     def due_fen(self) -> int:

@@ -193,11 +193,12 @@ def check_tender(tender: TenderRequest, *, due_fen: int) -> Tender:
 def write_sale(tx: Tx, *, chain: ledger.ChainWriter, quote: Quote, shift_id: str, cashier_id: str,
                tender: Tender) -> SaleView:
     """Write a decided sale on the chain: claim the free meal if it is one, then the sale,
-    its lines, its grant and its decision.  Refuses (``price_changed``, with the new
+    its lines, its grant and its decision (a free meal a till granted offline was claimed
+    from its lease already: ``quote.lease_id``).  Refuses (``price_changed``, with the new
     quote) when another till took the last free meal; a grant for a diner who was
     subsidised a moment ago at another canteen breaks the one-live-grant index."""
     d, cred, m, canteen_id = quote.decision, quote.credential, quote.moment, quote.canteen_id
-    if d.granted and d.kind == "free_meal" and not _claim_free_meal(tx, quote):
+    if d.granted and d.kind == "free_meal" and quote.lease_id is None and not _claim_free_meal(tx, quote):
         free_meals, subsidised = counters_today(tx, policy=quote.policy, canteen_id=canteen_id, moment=m,
                                                 credential=cred)
         raise price_changed(decide_quote(canteen_id=canteen_id, moment=m, policy=quote.policy, lines=quote.lines,

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 from flask.sessions import SecureCookieSessionInterface
+from flask_compress import Compress
 from flask_login import current_user
 from flask_openapi3 import Info, OpenAPI
 from pydantic import ValidationError
@@ -19,6 +20,8 @@ from pydantic import ValidationError
 from pos.config import Settings, load_settings
 from pos.recording import PlainRecorder, open_database
 from pos.web import account_pages, api, backoffice, claiming, diner, reporting, till
+from pos.web import neighbourhood
+from pos.web import public
 from pos.web.reporting import corrections_pages
 from pos.web.api.answers import REFUSAL_EXTRAS
 from pos.web.api.schemas import ErrorOut
@@ -30,7 +33,7 @@ from pos.web.signin import csrf, init_auth, start_page_for
 
 #: Set to "1" by `canteen serve --no-writer-lock` for its server processes.
 NO_WRITER_LOCK_ENV = "CANTEEN_NO_WRITER_LOCK"
-AREAS = (backoffice, diner, till, reporting, corrections_pages, claiming, account_pages)
+AREAS = (backoffice, diner, till, reporting, corrections_pages, claiming, account_pages, neighbourhood, public)
 
 home_bp = Blueprint("home", __name__)
 health_bp = Blueprint("health", __name__)
@@ -41,6 +44,17 @@ def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     return redirect(start_page_for(current_user.role))
+
+
+@home_bp.route("/favicon.ico")
+def favicon():
+    """The icon browsers fetch from /favicon.ico whatever the page links (bookmarks, tabs, an
+    old tablet's home screen): the canteen's bowl, not a 404 in every log."""
+    resp = current_app.send_static_file("favicon.ico")
+    # Kept a week: the security hook sends no-store only to answers without a Cache-Control.
+    resp.cache_control.public = True
+    resp.cache_control.max_age = 7 * 24 * 3600
+    return resp
 
 
 @health_bp.route("/healthz")
@@ -65,6 +79,19 @@ def _validation_error(e: ValidationError):
     resp.status_code = 422
     return resp
 
+
+#: Flask-Compress: pages and the static text files (till.js, the CSS, SVG) are compressed for
+#: tablets on slow canteen Wi-Fi, with brotli or gzip, whichever the browser takes.  Not JSON:
+#: the API's answers are a few hundred bytes, and compressing them would cost the sale path
+#: CPU for nothing.  Below 1 KB the saving is less than a packet.  Static files are streamed
+#: (send_file), so the streaming algorithms must offer gzip too.  Every answer says
+#: `Vary: Accept-Encoding`, so a cache never hands a compressed file to a browser that did not ask.
+COMPRESSION = {
+    "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/javascript", "image/svg+xml"],
+    "COMPRESS_MIN_SIZE": 1024,
+    "COMPRESS_ALGORITHM": ["br", "gzip"],
+    "COMPRESS_ALGORITHM_STREAMING": ["br", "gzip"],
+}
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -145,6 +172,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
         MAX_CONTENT_LENGTH=1 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session (a shift)
         JSON_AS_ASCII=False,
+        **COMPRESSION,
     )
     app.json.ensure_ascii = False
     app.config.update(test_config)
@@ -174,6 +202,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     # The OpenAPI document, generated from the pydantic models that validate requests.
     app.add_url_rule("/api/v1/openapi.json", "api_doc", lambda: jsonify(app.api_doc))
     app.after_request(_security_headers_for(settings))
+    Compress(app)
     app.session_interface = _SessionInterface()
     if settings.trusted_proxies:
         # Behind Caddy or nginx every request comes from the proxy: the client's own address

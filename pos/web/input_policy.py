@@ -42,10 +42,12 @@ FIELD_KINDS = {
     "reason": TEXT, "note": TEXT, "notes": TEXT, "explanations": TEXT,
     "password": SECRET, "old_password": SECRET, "new_password": SECRET, "new_password_again": SECRET,
     "pin": SECRET, "pin_again": SECRET,
+    "title": NAME, "body": TEXT,  # a notice on the public page
 }
 #: What a zh reader is told the field is; other fields are "提交的内容".
 FIELD_LABELS_ZH = {"name": "名称", "display_name": "姓名", "name_en": "英文名", "reason": "原因", "note": "备注",
-                   "username": "用户名", "password": "密码", "reference": "付款参考号", "q": "搜索内容"}
+                   "username": "用户名", "password": "密码", "reference": "付款参考号", "q": "搜索内容",
+                   "title": "标题", "body": "正文"}
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tab, newline, CR allowed

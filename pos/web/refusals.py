@@ -23,22 +23,31 @@ log = logging.getLogger(__name__)
 _BY_STATUS: dict[int, tuple[str, ...]] = {
     # The request itself is malformed: a date, a month, a header, a page's CSRF token.
     400: ("bad_date", "bad_month", "csrf_failed", "invalid_idempotency_key", "no_bearer_token", "no_canteen",
-          "bad_cursor", "bad_date_range"),
+          "bad_cursor", "bad_date_range", "device_required"),
     # Who are you?
     401: ("not_signed_in", "bad_credentials"),
     # You, but not this: another canteen or community, another's shift, a wrong PIN.
     403: ("forbidden", "other_canteen", "other_community", "not_your_shift", "bad_pin", "approver_other_canteen",
           "own_claim", "approver_is_requester", "approver_not_allowed", "requester_not_allowed",
-          "wrong_password", "password_change_required", "pin_not_for_role"),
+          "wrong_password", "password_change_required", "pin_not_for_role",
+          # A till device (pos.store.devices): not registered, revoked, of another canteen.
+          "device_unknown", "device_revoked", "device_other_canteen",
+          # An offline sale sent by another till than the one it names (pos.store.offline_sales).
+          "offline_device_mismatch"),
     # No such thing (or none you may know of).
     404: ("unknown_canteen", "unknown_sale", "unknown_shift", "unknown_code", "diner_not_found", "item_not_found",
-          "user_not_found", "voucher_not_found", "voucher_unknown", "ticket_unknown", "unknown_claim"),
+          "user_not_found", "voucher_not_found", "voucher_unknown", "ticket_unknown", "unknown_claim",
+          "notice_not_found", "report_not_found", "device_not_found", "lease_unknown",
+          "serving_exception_not_found", "late_offline_sale_not_found"),
     # It exists, but its state does not allow this now.
     409: ("already_left", "already_active", "already_corrected", "already_registered", "already_suspended", "already_voided",
           "base_url_loopback", "cannot_disable_self", "claim_frozen", "diner_erased", "claim_overlaps", "claim_state", "day_already_closed", "days_open", "day_closed", "day_open", "diner_suspended", "empty_menu",
           "item_exists", "limit_reached", "month_not_over", "no_open_shift", "no_policy", "price_changed", "shift_already_open",
           "shift_closed", "shifts_open", "tickets_exceed_cap", "username_taken", "voucher_not_active",
-          "weekly_limit_reached"),
+          "weekly_limit_reached", "notice_withdrawn", "device_name_taken", "device_already_revoked",
+          # Offline selling: a sale dated on another business date; a day close while tills
+          # hold unsynced sales; an exception or late sale already resolved.
+          "offline_other_date", "tills_unsynced", "already_resolved"),
     # What was sent cannot be accepted as it is.
     422: ("checks_unexplained", "invalid_note", "invalid_scope", "reference_required", "code_mistyped", "empty_order", "empty_scan", "future_date", "idempotency_key_reused", "insufficient_cash",
           "invalid_amount", "invalid_available", "invalid_business_date", "invalid_category", "invalid_community",
@@ -57,10 +66,22 @@ _BY_STATUS: dict[int, tuple[str, ...]] = {
           "import_empty", "import_file_unreadable", "import_bad_header", "import_too_many_rows", "import_has_errors",
           "import_duplicate", "import_bad_resident", "import_id_not_text", "import_extra_cells", "import_bad_date",
           "import_not_registered", "import_name_differs",
+          # A dish's labels and energy (pos.store.dish_labels); a notice (pos.store.notices).
+          "invalid_labels", "invalid_energy", "invalid_notice_place", "invalid_notice_topic", "invalid_notice_title",
+          "invalid_notice_body", "invalid_notice_dates",
+          # A neighbourhood report (pos.store.neighbourhood_reports) and its photo (pos.store.report_photos).
+          "invalid_report_number", "unknown_report_category", "invalid_report_text", "unknown_report_status",
+          "passed_to_required", "invalid_passed_to", "nothing_to_update", "photo_unreadable", "photo_too_large",
+          "photo_too_many_pixels",
+          # A till device's name and heartbeat (pos.store.devices).
+          "invalid_device_name", "invalid_queued",
+          # An offline sale (pos.store.offline_sales), a day-close override, a resolution note.
+          "offline_time_future", "offline_amounts_inconsistent", "offline_prices_mismatch",
+          "invalid_override_reason", "invalid_resolution_note",
           *(f"{kind}_{code}" for kind in ("voucher", "ticket") for code in TOKEN_REFUSALS),
           *(f"resident_id_{code}" for code in RESIDENT_ID_ERRORS)),
     428: ("idempotency_key_required",),
-    429: ("too_many_attempts", "too_many_pin_attempts"),
+    429: ("too_many_attempts", "too_many_pin_attempts", "report_rate_limited"),
     # Try again later: the database cannot be written or reached, or another writer holds it
     # past the time limit (pos.db.storage_refusal); nothing was changed.
     503: ("pdf_font_missing", "database_unavailable", "storage_unavailable", "database_busy"),

@@ -225,7 +225,13 @@ def logout():
               address=client_address())
     logout_user()
     flask_session.clear()
-    return redirect(url_for("auth.login"))
+    resp = redirect(url_for("auth.login"))
+    # Tablets are shared: the till's kept page (the cashier's name), its cached files and the
+    # order in sessionStorage go with the cashier.  The till's script has already cleared
+    # them; this is for a sign-out from any other page (browsers honour it on https and
+    # localhost only).
+    resp.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return resp
 
 
 @bp.route("/lang/<lang>")

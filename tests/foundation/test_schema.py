@@ -122,6 +122,8 @@ def test_the_schemas_check_lists_are_the_word_lists_of_the_code():
     from pos.access import ROLES
     from pos.store import credentials
     from pos.store.redactions import DOCUMENTS
+    from pos.store.neighbourhood_reports import CATEGORIES, STATUSES
+    from pos.store.notices import NOTICE_PLACES, NOTICE_TOPICS
     from subsidies.vocabulary import SUBSIDY_KINDS, TENDERS, WORKER_CATEGORIES
 
     assert _check_list("sales", "tender_method") == set(TENDERS)
@@ -130,3 +132,9 @@ def test_the_schemas_check_lists_are_the_word_lists_of_the_code():
     assert _check_list("staff_users", "role") == set(ROLES)
     assert _check_list("sales", "credential_kind") == {credentials.NO_CREDENTIAL} | {k.NAME for k in credentials.KINDS}
     assert _check_list("document_redactions", "document") == set(DOCUMENTS)
+    assert _check_list("notices", "place") == set(NOTICE_PLACES)
+    assert _check_list("notices", "topic") == set(NOTICE_TOPICS)
+    assert _check_list("neighbourhood_reports", "category") == set(CATEGORIES)
+    assert _check_list("neighbourhood_reports", "status") == set(STATUSES)
+    assert _check_list("neighbourhood_report_updates", "status") == set(STATUSES)
+    assert _check_list("serving_exceptions", "kind") == set(SUBSIDY_KINDS)

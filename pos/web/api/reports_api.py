@@ -26,6 +26,10 @@ class DayCloseIn(Strict):
     business_date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="the business date to close, YYYY-MM-DD")
     canteen: str | None = Field(default=None, min_length=1, max_length=32,
                                 description="canteen code (default: the caller's canteen)")
+    override_unsynced_reason: str | None = Field(
+        default=None, min_length=1, max_length=200,
+        description="why to close while tills hold offline sales not yet recorded (409 tills_unsynced names them); "
+                    "audited")
 
 
 class DayTotalsOut(Out):
@@ -72,7 +76,8 @@ def reports_day_close(body: DayCloseIn):
     check_day(day, "business_date")
     with db().transaction() as s:
         report = close_day(session=s, settings=settings(), canteen_id=code, business_date=day, actor=current_user,
-                           now=now_utc(), address=client_address())
+                           now=now_utc(), address=client_address(),
+                           override_unsynced_reason=body.override_unsynced_reason or "")
     d, close = report.data, report.close
     return jsonify({
         "canteen": code, "business_date": day.isoformat(),

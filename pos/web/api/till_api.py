@@ -7,11 +7,12 @@ recorder), and answer with the models of :mod:`pos.web.api.answers`; every refus
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Literal, Optional
 
 from flask import Response, current_app, g, request
 from flask_login import current_user
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from pos.access import SUPERVISE
 from pos.clock import business_date, naive_utc, now_utc
@@ -23,14 +24,16 @@ from pos.store.credentials import CredentialRequest
 from pos.store.idempotency import Answer
 from pos.store.pricing import MAX_LINES, MAX_QTY, LineRequest
 from pos.refusal import Refusal
+from pos.store.offline_sales import OfflineFacts, OfflineOrder
 from pos.store.sales import Actor, SaleOrder, TenderRequest, void_sale
 from pos.web.api.answers import (CurrentShiftOut, LookupOut, MenuOut, QuotaOut, QuoteOut, SaleOut, SalesOut,
                                  ShiftOut, credential_out, decision_out, free_meals_out, menu_out, quote_out, sale_out,
                                  shift_out)
 from pos.web.api.blueprint import ERRORS, THROTTLED, api, refusal
+from pos.web.api.devices_api import DEVICE_HEADER, _this_device as this_device
 from pos.web.api.schemas import Parameters, Strict
 from pos.web.signin import client_address, db, require_canteen, settings, user_canteen
-from subsidies.vocabulary import TENDERS
+from subsidies.vocabulary import SUBSIDY_KINDS, TENDERS
 
 _KEY = re.compile(r"^[A-Za-z0-9_\-:.]{8,128}$")
 Tender = Literal[TENDERS]  # type: ignore[valid-type]
@@ -71,9 +74,57 @@ class TenderIn(Strict):
     reference: str | None = Field(default=None, max_length=64)
 
 
+class OfflineSubsidyIn(Strict):
+    kind: Optional[Literal[SUBSIDY_KINDS]] = Field(  # type: ignore[valid-type]
+        default=None, description="the subsidy the till gave offline (null: none)")
+    amount_fen: int = Field(ge=0, le=100_000_000)
+
+
+class OfflineIn(Strict):
+    """A sale the till made offline, syncing: recorded at ``sold_at`` with the prices and the
+    subsidy the till charged (a subsidy the server would not grant becomes a serving
+    exception).  Needs the X-Till-Device header of ``device_id``."""
+
+    device_id: str = Field(min_length=1, max_length=64)
+    sold_at: str = Field(min_length=10, max_length=40,
+                         description="the tablet's time of the sale, ISO 8601 with offset")
+    sent_at: str = Field(min_length=10, max_length=40,
+                         description="the tablet's time when this try was sent (the server records the difference)")
+    offline_no: int = Field(ge=1, le=1_000_000_000, description="the till's own number for the sale")
+    lease_id: Optional[str] = Field(default=None, min_length=1, max_length=64,
+                                    description="the lease a free meal was granted from")
+    decision: OfflineSubsidyIn
+    unit_prices_fen: list[int] = Field(min_length=1, max_length=MAX_LINES,
+                                       description="the unit price the till charged, one per line")
+
+    @field_validator("sold_at", "sent_at")
+    @classmethod
+    def _aware(cls, value: str) -> str:
+        _instant(value)
+        return value
+
+    @field_validator("unit_prices_fen")
+    @classmethod
+    def _prices(cls, value: list[int]) -> list[int]:
+        if any(not 0 <= price <= 100_000_000 for price in value):
+            raise ValueError("each unit price must be 0..100,000,000 fen")
+        return value
+
+
+def _instant(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 time with its offset, e.g. 2026-03-02T12:05:00+08:00") from None
+    if moment.tzinfo is None:
+        raise ValueError("must carry its UTC offset, e.g. +08:00")
+    return moment
+
+
 class SaleIn(QuoteIn):
     due_fen: int = Field(ge=0, le=100_000_000, description="the amount the cashier showed the diner")
     tender: TenderIn
+    offline: Optional[OfflineIn] = Field(default=None, description="present when the till made the sale offline")
 
 
 class LookupIn(CredentialIn):
@@ -187,8 +238,27 @@ def till_sale_create(body: SaleIn, header: SaleHeaders):
                       credential=body.credential.request() if body.credential else None, due_fen=body.due_fen,
                       tender=TenderRequest(body.tender.method, body.tender.tendered_fen, body.tender.reference),
                       instant=now_utc(), address=client_address())
+    if body.offline is not None:
+        order = _offline_order(order, body.offline)
     recorded = _recorder().record_sale(order, answer=_sale_answer)
     return Response(recorded.answer.body, status=recorded.answer.status, mimetype="application/json")
+
+
+def _offline_order(order: SaleOrder, offline: OfflineIn) -> OfflineOrder:
+    """The sale as the till made it offline, from the device the X-Till-Device header proves."""
+    device = this_device()
+    if device.id != offline.device_id or device.canteen_id != order.canteen_id:
+        raise Refusal("offline_device_mismatch", "离线销售的收银机与本机登记不符",
+                      f"offline.device_id must be the till named by the {DEVICE_HEADER} header, of this canteen")
+    sold_at = _instant(offline.sold_at)
+    facts = OfflineFacts(device_id=device.id, sold_at=sold_at, sent_at=_instant(offline.sent_at),
+                         received_at=order.instant, offline_no=offline.offline_no, lease_id=offline.lease_id,
+                         subsidy_kind=offline.decision.kind if offline.decision.amount_fen else None,
+                         subsidy_fen=offline.decision.amount_fen if offline.decision.kind else 0,
+                         unit_prices_fen=tuple(offline.unit_prices_fen))
+    return OfflineOrder(canteen_id=order.canteen_id, cashier=order.cashier, idempotency_key=order.idempotency_key,
+                        lines=order.lines, credential=order.credential, due_fen=order.due_fen, tender=order.tender,
+                        instant=sold_at, address=order.address, offline=facts)
 
 
 @api.get("/sales", responses={200: SalesOut, **ERRORS})

@@ -16,6 +16,10 @@ from pos.store import pricing
 from pos.web.backoffice import admin_pages, audit_pages, import_pages, printing_pages, registry_pages  # noqa: F401  (their routes)
 from pos.web.backoffice import rights_pages  # noqa: F401  (export and erasure of a diner)
 from pos.web.backoffice import eligibility_pages  # noqa: F401  (expiring verifications, life events)
+from pos.web.backoffice import neighbourhood_pages  # noqa: F401  (neighbourhood reports: the queue, follow-up)
+from pos.web.backoffice import dish_label_pages, notice_pages  # noqa: F401  (dish labels; notices for the public)
+from pos.web.backoffice import devices_pages  # noqa: F401  (the canteen's tills)
+from pos.web.backoffice import exception_pages  # noqa: F401  (serving exceptions, late offline sales)
 from pos.web.backoffice.common import bp, chosen_canteen, settings, today, visible_canteens
 from pos.web.signin import db
 from subsidies.vocabulary import WORKER_CATEGORY_NAMES

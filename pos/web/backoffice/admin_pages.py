@@ -10,6 +10,7 @@ from pos.store import staff as sstore
 from pos.refusal import Refusal
 from pos.web.backoffice.common import (audit_here, bp, canteen_named, chosen_canteen, done, form_text, form_yuan,
                                        message, settings, visible_canteens)
+from pos.web.backoffice.dish_label_pages import label_values
 from pos.web.refusals import status_of
 from pos.web.signin import db
 
@@ -22,7 +23,8 @@ def _item_values() -> dict:
         raise Refusal("invalid_sort_order", "排序须为整数", "sort_order must be a whole number") from None
     return {"name": form_text("name"), "name_en": form_text("name_en"), "category": form_text("category"),
             "price_fen": form_yuan("price", "价格", "price"), "welfare_meal": request.form.get("welfare_meal") == "on",
-            "available": request.form.get("available") == "on", "sort_order": sort_order}
+            "available": request.form.get("available") == "on", "sort_order": sort_order,
+            **label_values()}
 
 
 @bp.route("/menu", methods=["GET", "POST"])

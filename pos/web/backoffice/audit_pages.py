@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from pos.refusal import Refusal
 from pos.store.audit_log import AuditFilter, LoggedAction, read_audit_log
+from pos.store.neighbourhood_reports import STATUS_NAMES as REPORT_STATUS_NAMES
 from pos.web.backoffice.common import bp, canteen_named, message, scope, settings, visible_canteens
 from pos.web.i18n import gettext as _, named, role_name
 from pos.web.input_policy import check_day
@@ -26,7 +27,8 @@ from subsidies.vocabulary import SUBSIDY_KIND_NAMES, WORKER_CATEGORY_NAMES
 
 PAGE_SIZE = 50
 # Detail values that are codes of one of the product's word lists, shown by their names.
-_CODE_NAMES = {"worker_category": WORKER_CATEGORY_NAMES, "subsidy_kind": SUBSIDY_KIND_NAMES}
+_CODE_NAMES = {"worker_category": WORKER_CATEGORY_NAMES, "subsidy_kind": SUBSIDY_KIND_NAMES,
+               "report_status": REPORT_STATUS_NAMES, "report_from_status": REPORT_STATUS_NAMES}
 
 #: The actions the product records, with their Chinese names (English in
 #: pos/web/translations/en/audit.po).  An action missing here is shown by its code.
@@ -71,6 +73,7 @@ ACTION_NAMES: dict[str, str] = {
     "pin_changed": "已修改主管 PIN",
     "demo_loaded": "演示数据已载入",
     "demo_history_loaded": "演示历史已载入",
+    "neighbourhood_report_updated": "居民反映已处理",
 }
 
 
@@ -93,6 +96,8 @@ DETAIL_NAMES: dict[str, str] = {
     "vouchers_revoked": "作废的餐券", "changes_cleared": "清除的修改记录", "audit_entries_cleared": "清除的日志条目",
     "diners": "就餐者", "retention_years": "保存年限", "kept_from": "保留起始", "format": "格式",
     "life_event": "身故或迁出", "event_date": "事件日期", "rows": "行数",
+    "report_number": "反映编号", "report_status": "处理状态", "report_from_status": "原处理状态",
+    "passed_to": "转交单位", "note_given": "附说明",
 }
 
 def action_name(code: str) -> str:

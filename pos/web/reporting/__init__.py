@@ -223,10 +223,14 @@ def day_close():
     try:
         with db().transaction() as s:
             close_day(session=s, settings=settings(), canteen_id=code, business_date=day, actor=current_user,
-                      now=now_utc(), address=client_address())
+                      now=now_utc(), address=client_address(),
+                      override_unsynced_reason=request.form.get("override_unsynced_reason", ""))
     except Refusal as e:
         if status_of(e.code) >= 500:
             raise
+        if e.code == "tills_unsynced":  # the dialog opens again, asking for the reason to close anyway
+            return redirect(url_for("reports.index", error=e.message(current_language()), close_canteen=code,
+                                    close_date=day.isoformat(), unsynced=1, _anchor="close-dialog"))
         return redirect(url_for("reports.index", error=e.message(current_language())))
     return redirect(url_for("reports.index", closed=f"{code} {day.isoformat()}"))
 

@@ -22,6 +22,10 @@
   var SUPERVISORS = JSON.parse(root.dataset.supervisors || "[]");
   var CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var PENDING_KEY = "till.pendingSale";
+  var Shell = window.CanteenTillShell;  // pos/web/static/till-shell.js: deadlines, retries, what survives a reload
+  // A sale may wait for the database's writer (app.write_wait_seconds) before its answer:
+  // giving up sooner only makes the cashier retry a sale that is still being recorded.
+  var SALE_TIMEOUT_MS = 20000;
   var $ = function (id) { return document.getElementById(id); };
 
   var state = {
@@ -40,17 +44,13 @@
     voidSale: null,
     shiftMode: "open",
     shiftAmount: "",
-    offline: false
+    offline: false,
+    sold: null           // {due_fen, change_fen} of the sale just made, until the next diner
   };
 
   // -- money -------------------------------------------------------------------------
 
-  function yuan(fen) {
-    var sign = fen < 0 ? "-" : "";
-    var abs = Math.abs(fen);
-    var cents = abs % 100;
-    return sign + "¥" + Math.floor(abs / 100).toLocaleString("en-US") + "." + (cents < 10 ? "0" : "") + cents;
-  }
+  var yuan = window.CanteenMoney.yuan;  // pos/web/static/money.js, shared with the diner-facing screen
 
   // "20.5" → 2050 fen, by string arithmetic (never floating point); null when malformed.
   function fenOf(text) {
@@ -82,19 +82,19 @@
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
 
-  function api(method, path, body, headers) {
+  // Every request ends: with the server's answer, or after a network failure or its
+  // deadline as {offline: true}, which also marks the till offline.
+  function api(method, path, body, headers, timeoutMs) {
     var h = { "Accept": "application/json", "X-CSRFToken": CSRF };
     if (body !== undefined) h["Content-Type"] = "application/json";
     Object.keys(headers || {}).forEach(function (k) { h[k] = headers[k]; });
-    return fetch("/api/v1" + path, {
+    return Shell.fetchJson("/api/v1" + path, {
       method: method, headers: h, credentials: "same-origin",
       body: body === undefined ? undefined : JSON.stringify(body)
-    }).then(function (resp) {
+    }, timeoutMs).then(function (r) {
       setOffline(false);
-      return resp.json().catch(function () { return null; }).then(function (data) {
-        if (resp.status === 401) showBenefit("error", S.session_expired);
-        return { status: resp.status, ok: resp.ok, data: data };
-      });
+      if (r.status === 401) showBenefit("error", S.session_expired);
+      return r;
     }, function () {
       setOffline(true);
       return { status: 0, ok: false, offline: true, data: null };
@@ -112,25 +112,72 @@
     return LANG === "en" ? subsidy.reason_en : subsidy.reason;
   }
 
+  // -- the connection ----------------------------------------------------------------------
+  // Offline is what the requests say (navigator.onLine says "online" on a Wi-Fi that goes
+  // nowhere) and what the browser says when it knows.  While offline the server is asked
+  // every 3 s; when it answers, the unanswered sale is resent and the waiting reads retried.
+
   var healthTimer = null;
   function setOffline(down) {
-    if (down === state.offline) return;
+    var changed = down !== state.offline;
     state.offline = down;
-    $("offline-banner").hidden = !down;
-    $("offline-text").textContent = S.offline;
+    showConnection();
+    if (!changed) return;
     if (down && !healthTimer) {
-      healthTimer = setInterval(function () {
-        fetch("/healthz", { cache: "no-store" }).then(function (r) {
-          if (r.ok) {
-            setOffline(false);
-            if (state.pending) sendSale();
-          }
-        }, function () {});
-      }, 3000);
+      healthTimer = setInterval(probeServer, 3000);
     } else if (!down && healthTimer) {
       clearInterval(healthTimer);
       healthTimer = null;
     }
+    if (!down) retryReadsNow();
+  }
+
+  function probeServer() {
+    Shell.fetchJson("/healthz", { cache: "no-store" }, 5000).then(function (r) {
+      if (r.ok) {
+        setOffline(false);
+        if (state.pending) sendSale();
+      }
+    }, function () {});
+  }
+
+  // The header says 在线 / 离线; the banner over everything is for a sale without an answer.
+  function showConnection() {
+    var el = $("net-state");
+    el.textContent = state.offline ? S.offline_state : S.online;
+    el.classList.toggle("down", state.offline);
+    $("offline-text").textContent = S.offline;
+    $("offline-banner").hidden = !(state.offline && state.pending);
+  }
+
+  window.addEventListener("offline", function () { setOffline(true); });
+  window.addEventListener("online", probeServer);
+
+  // -- reads that wait for the network -----------------------------------------------------
+  // A lookup, a quote or the recent sales that fail for want of the network are tried again
+  // (till-shell.js, with backoff) until answered or no longer wanted; meanwhile the screen
+  // says so and offers 重试.  Writes (a shift, a void) are not: the cashier presses again.
+
+  var reads = {};
+
+  function readUntilAnswered(name, attempt) {
+    if (reads[name]) reads[name].cancel();
+    reads[name] = Shell.retrying(attempt, showReadProblem);
+  }
+
+  function stopRead(name) {
+    if (reads[name]) reads[name].cancel();
+    delete reads[name];
+  }
+
+  function retryReadsNow() {
+    Object.keys(reads).forEach(function (name) { reads[name].now(); });
+  }
+
+  function showReadProblem() {
+    var waiting = Object.keys(reads).some(function (name) { return reads[name].waiting; });
+    $("net-problem-text").textContent = S.network_retrying;
+    $("net-problem").hidden = !waiting;
   }
 
   // -- the order --------------------------------------------------------------------------
@@ -159,6 +206,8 @@
   }
 
   function changed() {
+    state.sold = null;
+    keepOrder();
     renderCart();
     requote();
   }
@@ -199,6 +248,7 @@
   var quoteTimer = null;
   function requote() {
     clearTimeout(quoteTimer);
+    stopRead("quote");
     state.quote = null;
     renderTotals();
     if (!state.cart.length) {
@@ -209,14 +259,21 @@
       var seq = ++state.quoteSeq;
       var body = { lines: lines() };
       if (state.credential) body.credential = state.credential;
-      api("POST", "/sales/quote", body).then(function (r) {
-        if (seq !== state.quoteSeq) return;  // an older answer than what is on screen
-        if (r.ok) {
-          applyQuote(r.data);
-        } else if (!r.offline) {
-          if (state.credential && r.status !== 401) dropCredential();
-          showBenefit("error", errorText(r.data));
-        }
+      readUntilAnswered("quote", function () {
+        return api("POST", "/sales/quote", body).then(function (r) {
+          if (seq !== state.quoteSeq) return true;  // an older order than what is on screen
+          if (r.offline) {
+            if (state.credential) showBenefit("error", S.quote_waiting);
+            return false;
+          }
+          if (r.ok) {
+            applyQuote(r.data);
+          } else {
+            if (state.credential && r.status !== 401) dropCredential();
+            showBenefit("error", errorText(r.data));
+          }
+          return true;
+        });
       });
     }, 120);
   }
@@ -243,6 +300,7 @@
     if (q) $("subsidy").textContent = "−" + yuan(q.subsidy_fen);
     $("due").textContent = q ? yuan(q.due_fen) : (state.cart.length ? "…" : yuan(0));
     $("pay-button").disabled = !q || !state.shift || state.sending;
+    publishToDisplay(state);
   }
 
   function showBenefit(kind, text, why) {
@@ -270,13 +328,31 @@
 
   // -- who is paying ----------------------------------------------------------------------
 
-  function lookup(credential) {
+  // The promise says how the first try went; when that failed for want of the network the
+  // lookup is retried, and `onLater` is called if a retry succeeds.
+  function lookup(credential, onLater) {
     showBenefit("refused", S.looking_up);
+    var first = true;
+    return new Promise(function (resolve) {
+      readUntilAnswered("lookup", function () {
+        return lookupOnce(credential).then(function (ok) {
+          if (ok === null) showBenefit("error", S.lookup_waiting);
+          if (first) resolve(!!ok);
+          else if (ok && onLater) onLater();
+          first = false;
+          return ok !== null;
+        });
+      });
+    });
+  }
+
+  // true: the diner is on screen; false: refused; null: no answer from the server.
+  function lookupOnce(credential) {
     var body = {};
     Object.keys(credential).forEach(function (k) { body[k] = credential[k]; });
     if (state.cart.length) body.lines = lines();
     return api("POST", "/credentials/lookup", body).then(function (r) {
-      if (r.offline) return false;
+      if (r.offline) return null;
       if (!r.ok) {
         dropCredential();
         showBenefit("error", errorText(r.data));
@@ -289,6 +365,7 @@
       $("diner-name").textContent = c.masked_name || (c.kind === "ticket" ? (LANG === "en" ? c.band_en : c.band_zh) : "");
       // The band may name a worker category: the queue can see this screen, so only an age band is shown.
       $("diner-band").textContent = c.worker_category ? "" : (LANG === "en" ? c.band_en : c.band_zh) || "";
+      keepOrder();
       if (state.cart.length) {
         requote();
       } else {
@@ -302,9 +379,11 @@
   }
 
   function dropCredential() {
+    stopRead("lookup");
     state.credential = null;
     state.credentialInfo = null;
     $("diner").hidden = true;
+    keepOrder();
   }
 
   function clearCredential() {
@@ -389,10 +468,11 @@
     state.sending = true;
     renderPay();
     renderTotals();
-    api("POST", "/sales", state.pending.body, { "Idempotency-Key": state.pending.key }).then(function (r) {
+    api("POST", "/sales", state.pending.body, { "Idempotency-Key": state.pending.key }, SALE_TIMEOUT_MS).then(function (r) {
       state.sending = false;
       if (r.offline) {
         // No answer: keep the key and the body; the retry (button or reconnect) reuses both.
+        showConnection();
         setMessage("pay-message", S.offline);
         renderPay();
         return;
@@ -417,6 +497,9 @@
   }
 
   function saleDone(sale) {
+    Shell.clearOrder();  // sold: a reload must not offer the same order again
+    state.sold = { due_fen: sale.due_fen, change_fen: sale.change_fen };
+    publishToDisplay(state);
     closeOverlays();
     refreshQuota();
     var body = $("receipt-body");
@@ -454,8 +537,12 @@
   }
 
   function newSale() {
+    clearTimeout(quoteTimer);
+    stopRead("quote");
+    state.quoteSeq += 1;  // a quote still on its way is for the order just cleared
     state.cart = [];
     state.quote = null;
+    state.sold = null;
     dropCredential();
     showBenefit("", "");
     renderCart();
@@ -475,7 +562,10 @@
       return;
     }
     var number = state.idDigits;
-    lookup({ id_number: number }).then(function (ok) {
+    lookup({ id_number: number }, function answeredLater() {
+      state.idDigits = "";
+      if (!$("id-overlay").hidden) closeOverlays();
+    }).then(function (ok) {
       if (ok) {
         state.idDigits = "";
         closeOverlays();
@@ -526,48 +616,74 @@
     openOverlay("sales-overlay");
     var tbody = $("sales-rows");
     tbody.textContent = "";
-    api("GET", "/sales?limit=40").then(function (r) {
-      if (!r.ok) return;
-      if (!r.data.sales.length) {
-        var tr = document.createElement("tr");
-        var td = document.createElement("td");
-        td.colSpan = 7;
-        td.textContent = S.sales_empty;
-        tr.appendChild(td);
-        tbody.appendChild(tr);
-      }
-      r.data.sales.forEach(function (s) {
-        var tr = document.createElement("tr");
-        tr.className = s.status;
-        tr.dataset.saleId = s.id;
-        var time = new Date(s.sold_at).toLocaleTimeString(LANG === "en" ? "en-GB" : "zh-CN", { hour: "2-digit", minute: "2-digit", timeZone: TZ });
-        [["#" + s.receipt_no], [time], [yuan(s.gross_fen), "money"], [s.subsidy_fen ? "−" + yuan(s.subsidy_fen) : "", "money"],
-          [yuan(s.due_fen), "money"], [s.status === "voided" ? S.voided : S.completed]].forEach(function (c) {
-          var td = document.createElement("td");
-          td.textContent = c[0];
-          if (c[1]) td.className = c[1];
-          tr.appendChild(td);
-        });
-        var td = document.createElement("td");
-        var print = document.createElement("a");
-        print.href = "/till/receipt/" + encodeURIComponent(s.id);
-        print.target = "_blank";
-        print.rel = "noopener";
-        print.className = "button secondary";
-        print.textContent = S.receipt;
-        td.appendChild(print);
-        if (s.status !== "voided") {
-          var b = document.createElement("button");
-          b.type = "button";
-          b.dataset.action = "open-void";
-          b.dataset.saleId = s.id;
-          b.dataset.receipt = s.receipt_no;
-          b.textContent = S.void;
-          td.appendChild(b);
+    readUntilAnswered("sales", function () {
+      return api("GET", "/sales?limit=40").then(function (r) {
+        if (r.offline) {
+          salesMessage(tbody, S.network_retrying, true);
+          return false;
         }
-        tr.appendChild(td);
-        tbody.appendChild(tr);
+        showSales(tbody, r);
+        return true;
       });
+    });
+  }
+
+  // One row across the table: "no sales yet", an error, or the network's failure with 重试.
+  function salesMessage(tbody, text, retry) {
+    tbody.textContent = "";
+    var tr = document.createElement("tr");
+    var td = document.createElement("td");
+    td.colSpan = 7;
+    td.textContent = text;
+    if (retry) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "secondary";
+      b.dataset.action = "retry-now";
+      b.id = "sales-retry";
+      b.textContent = S.retry;
+      td.appendChild(document.createTextNode(" "));
+      td.appendChild(b);
+    }
+    tr.appendChild(td);
+    tbody.appendChild(tr);
+  }
+
+  function showSales(tbody, r) {
+    tbody.textContent = "";
+    if (!r.ok) { salesMessage(tbody, errorText(r.data)); return; }
+    if (!r.data.sales.length) salesMessage(tbody, S.sales_empty);
+    r.data.sales.forEach(function (s) {
+      var tr = document.createElement("tr");
+      tr.className = s.status;
+      tr.dataset.saleId = s.id;
+      var time = new Date(s.sold_at).toLocaleTimeString(LANG === "en" ? "en-GB" : "zh-CN", { hour: "2-digit", minute: "2-digit", timeZone: TZ });
+      [["#" + s.receipt_no], [time], [yuan(s.gross_fen), "money"], [s.subsidy_fen ? "−" + yuan(s.subsidy_fen) : "", "money"],
+        [yuan(s.due_fen), "money"], [s.status === "voided" ? S.voided : S.completed]].forEach(function (c) {
+        var td = document.createElement("td");
+        td.textContent = c[0];
+        if (c[1]) td.className = c[1];
+        tr.appendChild(td);
+      });
+      var td = document.createElement("td");
+      var print = document.createElement("a");
+      print.href = "/till/receipt/" + encodeURIComponent(s.id);
+      print.target = "_blank";
+      print.rel = "noopener";
+      print.className = "button secondary";
+      print.textContent = S.receipt;
+      td.appendChild(print);
+      if (s.status !== "voided") {
+        var b = document.createElement("button");
+        b.type = "button";
+        b.dataset.action = "open-void";
+        b.dataset.saleId = s.id;
+        b.dataset.receipt = s.receipt_no;
+        b.textContent = S.void;
+        td.appendChild(b);
+      }
+      tr.appendChild(td);
+      tbody.appendChild(tr);
     });
   }
 
@@ -596,7 +712,7 @@
       $("confirm-void").disabled = false;
       state.pin = "";
       renderPin();
-      if (r.offline) { setMessage("void-message", S.offline); return; }
+      if (r.offline) { setMessage("void-message", S.network_down); return; }
       if (!r.ok) { setMessage("void-message", errorText(r.data)); return; }
       refreshQuota();
       openSales();
@@ -656,6 +772,7 @@
         $("confirm-shift").disabled = false;
         if (r.status === 201) {
           state.shift = r.data;
+          Shell.keepPage();
           closeOverlays();
           renderShiftStatus();
         } else if (r.data && r.data.shift) {
@@ -663,15 +780,16 @@
           closeOverlays();
           renderShiftStatus();
         } else {
-          setMessage("shift-message", r.offline ? S.offline : errorText(r.data));
+          setMessage("shift-message", r.offline ? S.network_down : errorText(r.data));
         }
       });
       return;
     }
     api("POST", "/shifts/" + encodeURIComponent(state.shift.id) + "/close", { counted_cash_fen: fen }).then(function (r) {
       $("confirm-shift").disabled = false;
-      if (!r.ok) { setMessage("shift-message", r.offline ? S.offline : errorText(r.data)); return; }
+      if (!r.ok) { setMessage("shift-message", r.offline ? S.network_down : errorText(r.data)); return; }
       state.shift = null;
+      Shell.keepPage();
       renderShiftStatus();
       var d = r.data;
       var box = $("shift-result");
@@ -699,6 +817,93 @@
     });
   }
 
+  // -- the diner-facing screen (/till/display, pos/web/static/display.js) -----------------------
+  // What the diner may see — the dishes, the amounts, that it is paid — goes out on a
+  // BroadcastChannel of this canteen and cashier whenever the cart, the quote or the sale
+  // changes, and the last state stays in sessionStorage (a display opened with the button
+  // starts from a copy of it; one opened otherwise asks with "hello").  Never who the diner
+  // is nor why a subsidy applies: the screen faces the queue as well.  The channel, the
+  // storage and the screen are in display.js; here only what the till's state shows.
+
+  var display = window.CanteenDisplay.publisher(root.dataset.displayChannel);
+
+  // The published state: these fields and no others (tests/browser/test_diner_display.py).
+  function displayState(st) {
+    var phase = st.sold ? "paid" : (st.cart.length ? "order" : "idle");
+    var order = phase === "order", q = order ? st.quote : null, gross = 0;
+    st.cart.forEach(function (l) { gross += l.price_fen * l.qty; });
+    return {
+      phase: phase,
+      lines: order ? st.cart.map(function (l) { return { name: l.label, qty: l.qty, amount_fen: l.price_fen * l.qty }; }) : [],
+      gross_fen: order ? (q ? q.gross_fen : gross) : null,
+      subsidy_fen: q ? q.subsidy_fen : null,
+      due_fen: q ? q.due_fen : null,  // null while the server is pricing the order
+      paid_fen: st.sold ? st.sold.due_fen : null,
+      change_fen: st.sold ? st.sold.change_fen : null
+    };
+  }
+
+  function publishToDisplay(st) {
+    display.publish(displayState(st));
+  }
+
+  // Leaving the till (sign-out, reload, another page) leaves the diner an idle screen.
+  window.addEventListener("pagehide", function () { publishToDisplay({ cart: [], quote: null, sold: null }); });
+
+  function openDisplay() {
+    window.open(root.dataset.displayUrl, "canteen-diner-display", "popup,width=1024,height=600");
+  }
+
+  // -- the order across a reload, offline use, sign-out ------------------------------------------
+  // The order and the diner as the screen shows them are kept (till-shell.js) so a reload,
+  // online or off, comes back to them; for a voucher its scanned text too, to redo the quote.
+  // A resident ID number is never kept: after a reload the cashier types it again.
+
+  function keepOrder() {
+    var idNumber = holdsIdNumber(state.credential, state.credentialInfo);
+    var diner = state.credential && !idNumber && !$("diner").hidden
+      ? { name: $("diner-name").textContent, band: $("diner-band").textContent } : null;
+    Shell.saveOrder({ cart: state.cart, diner: diner, credential: diner ? state.credential : null, idNumber: idNumber });
+  }
+
+  function restoreOrder() {
+    var kept = Shell.loadOrder();
+    if (!kept) return;
+    state.cart = kept.cart.filter(function (l) {
+      return l && typeof l.id === "string" && typeof l.label === "string" &&
+        Number.isInteger(l.price_fen) && Number.isInteger(l.qty) && l.qty > 0 && l.qty <= 99;
+    });
+    if (kept.diner && kept.credential && !holdsIdNumber(kept.credential, null)) {
+      state.credential = kept.credential;
+      $("diner").hidden = false;
+      $("diner-name").textContent = kept.diner.name;
+      $("diner-band").textContent = kept.diner.band;
+    }
+    if (state.cart.length) changed();
+    else keepOrder();
+    if (kept.idNumber) showBenefit("refused", S.id_not_kept);
+  }
+
+  // A till opened where the browser gives no service worker (plain http on a LAN address)
+  // works online but not after a reload offline: it says so, once, under the status strip.
+  function offerOfflineUse() {
+    var why = Shell.offlineUnavailable(window);
+    $("offline-unavailable").hidden = !why;
+    if (!why) Shell.registerWorker(root.dataset.workerUrl, root.dataset.workerScope);
+  }
+
+  // Sign-out: the kept order, an unanswered sale and the cached till page go first (a
+  // shared tablet), then the form is sent; a slow cache API does not hold the cashier up.
+  var signOutForm = document.querySelector('form[action$="/logout"]');
+  if (signOutForm) {
+    signOutForm.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var send = function () { signOutForm.submit(); };
+      var slow = new Promise(function (resolve) { setTimeout(resolve, 2000); });
+      Promise.race([Shell.forgetDevice([PENDING_KEY]), slow]).then(send, send);
+    });
+  }
+
   // -- overlays and focus ---------------------------------------------------------------------
 
   function openOverlay(id) {
@@ -707,6 +912,7 @@
 
   function closeOverlays() {
     stopCamera();
+    stopRead("sales");
     document.querySelectorAll(".overlay").forEach(function (o) { o.hidden = true; });
     if (!state.shift) openShift("open");
     focusScan();
@@ -772,6 +978,7 @@
     }
     else if (a === "confirm-pay") confirmPay();
     else if (a === "retry-pending") { if (state.pending) sendSale(); }
+    else if (a === "retry-now") retryReadsNow();
     else if (a === "close-overlay") closeOverlays();
     else if (a === "next-diner") { newSale(); closeOverlays(); }
     else if (a === "new-sale") newSale();
@@ -780,6 +987,7 @@
     else if (a === "confirm-id") confirmId();
     else if (a === "camera") openCamera();
     else if (a === "open-sales") openSales();
+    else if (a === "open-display") openDisplay();
     else if (a === "open-void") openVoid(el);
     else if (a === "void-reason") {
       document.querySelectorAll(".void-reasons .chip").forEach(function (c) { c.classList.toggle("active", c === el); });
@@ -820,6 +1028,10 @@
   } catch (e) { /* ignore */ }
 
   setInterval(refreshQuota, 30000);
+  restoreOrder();
+  offerOfflineUse();
+  showConnection();
+  if (navigator.onLine === false) setOffline(true);  // "offline" is never a lie; "online" may be
   renderCart();
   renderShiftStatus();
   if (!state.shift) openShift("open");

@@ -6,11 +6,14 @@ rest through the JSON API (/api/v1) with the login session and the CSRF token.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import dataclass
 from datetime import timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, current_app, make_response, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -68,6 +71,14 @@ SCRIPT_STRINGS = {
     "sales_empty": "今天还没有销售",
     "pin_required": "请输入主管 PIN",
     "reason_required": "请选择或填写作废原因",
+    # The connection (pos/web/static/till-shell.js): what the cashier sees when a request fails.
+    "online": "在线",
+    "offline_state": "离线",
+    "network_retrying": "网络中断，正在重试…",
+    "lookup_waiting": "网络中断，餐券尚未识别：恢复连接后自动重试",
+    "quote_waiting": "网络中断，补贴尚未计算：恢复连接后自动重试",
+    "network_down": "网络中断，请检查网络后再点一次",
+    "id_not_kept": "身份证号码不在本机保存：刷新后请重新输入",
 }
 
 
@@ -102,7 +113,24 @@ def index():
     return render_template(
         "till/index.html", canteen=canteen, categories=categories, free_meals=free_meals, supervisors=supervisors,
         shift=shift_out(shifts.ShiftState.of(shift)).model_dump_json() if shift else "null",
-        strings=json.dumps(_strings(), ensure_ascii=False), lang=current_language())
+        strings=json.dumps(_strings(), ensure_ascii=False), lang=current_language(),
+        display_channel=_display_channel(canteen.code))
+
+
+def _display_channel(canteen_code: str) -> str:
+    """The browser channel on which the till tells its diner-facing screen what to show: one
+    per canteen and signed-in cashier, so two cashiers' windows in one browser never mix."""
+    return f"canteen-till-display:{canteen_code}:{current_user.id}"
+
+
+@bp.route("/display")
+def display():
+    """The diner-facing screen: a second window of the till's browser (a monitor or tablet
+    turned to the diner) showing the dishes, the total, the subsidy amount and what is due,
+    as the till publishes them (pos/web/static/display.js).  Never who the diner is or why
+    a subsidy applies; the queue can see it too."""
+    canteen = settings().canteen(user_canteen())
+    return render_template("till/display.html", canteen=canteen, channel=_display_channel(canteen.code))
 
 
 @bp.route("/receipt/<sale_id>")
@@ -123,5 +151,45 @@ def receipt(sale_id: str):
                            local_time=local_time, names=names, tender=named(TENDER_NAMES, sale.tender_method))
 
 
+#: The files the till page loads, which its service worker keeps for a reload with the network
+#: gone (tests/till/test_till_shell.py checks that every /static/ file the page links is here).
+SHELL_FILES = ("app.css", "till.css", "favicon.svg", "money.js", "display.js", "till-shell.js", "till.js",
+               "till.webmanifest", "till-icon.svg", "till-icon-192.png", "till-icon-512.png")
+
+
+@dataclass(frozen=True)
+class ServiceWorker:
+    """The worker script as served: pos/web/static/till-sw.js after one line naming the page,
+    the files and their version (a hash of the files, so a release with changed files makes
+    the browser install the new worker, which replaces the old cache)."""
+
+    version: str
+    script: str
+
+    @classmethod
+    def of(cls, static_folder: str, static_url_path: str) -> "ServiceWorker":
+        static = Path(static_folder)
+        digest = hashlib.sha256()
+        for name in (*SHELL_FILES, "till-sw.js"):
+            digest.update(name.encode() + b"\0" + (static / name).read_bytes())
+        version = digest.hexdigest()[:16]
+        shell = {"version": version, "page": bp.url_prefix,
+                 "assets": [f"{static_url_path}/{name}" for name in SHELL_FILES]}
+        return cls(version, f"var TILL_SHELL = {json.dumps(shell)};\n" + (static / "till-sw.js").read_text("utf-8"))
+
+
+@bp.route("/sw.js")
+def service_worker():
+    """The till's service worker.  Public in pos/access.py: it holds no data (file names and
+    a hash), and the browser fetches it again by itself, signed in or not, to find a release."""
+    resp = make_response(current_app.extensions["till_service_worker"].script)
+    resp.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    resp.headers["Cache-Control"] = "no-cache"  # a new release is found at the next page load
+    # From /till/sw.js a worker's scope may only be /till/…, which leaves out the page at /till.
+    resp.headers["Service-Worker-Allowed"] = bp.url_prefix
+    return resp
+
+
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.extensions["till_service_worker"] = ServiceWorker.of(app.static_folder, app.static_url_path)
