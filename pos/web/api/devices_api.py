@@ -121,7 +121,7 @@ def _json(model, status: int = 200) -> Response:
     return Response(model.model_dump_json(), status=status, mimetype="application/json")
 
 
-def _this_device() -> Device:
+def this_device() -> Device:
     """The device the till says it is (X-Till-Device), live and of the caller's canteen."""
     presented = request.headers.get(DEVICE_HEADER, "")
     if not presented.strip():
@@ -179,7 +179,7 @@ def device_lease(header: DeviceHeaders):
     """Take, or top up, this till's lease of today's free meals: afterwards it holds
     ``[offline] lease_size`` of them, or fewer when fewer are left (0 is an answer: grant
     no free meal offline).  They count as used in "left today" until given back."""
-    device = _this_device()
+    device = this_device()
     today = _today(device.canteen_id)
     with db().tx(write=True) as tx:
         lease = leases.take_lease(tx, device_id=device.id, canteen_id=device.canteen_id, business_date=today,
@@ -193,7 +193,7 @@ def device_lease(header: DeviceHeaders):
 def device_lease_return(body: LeaseReturnIn, header: DeviceHeaders):
     """Give back what this till's lease did not use: send it once the sales made offline
     are recorded (a meal granted offline after its return is no longer held)."""
-    device = _this_device()
+    device = this_device()
     with db().tx(write=True) as tx:
         lease = leases.return_lease(tx, lease_id=body.lease_id, device_id=device.id,
                                     cap=settings().policy.free_meal_cap(_today(device.canteen_id)),
@@ -205,7 +205,7 @@ def device_lease_return(body: LeaseReturnIn, header: DeviceHeaders):
 def device_heartbeat(body: HeartbeatIn, header: DeviceHeaders):
     """This till is online and holds ``queued`` offline sales not yet recorded (0: it is in
     sync now)."""
-    device = _this_device()
+    device = this_device()
     with db().tx(write=True) as tx:
         device = devices.heartbeat(tx, device_id=device.id, queued=body.queued, now=now_utc(),
                                    business_date=_today(device.canteen_id))

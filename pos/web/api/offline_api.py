@@ -10,7 +10,7 @@ from flask import Response
 from pos.clock import business_date, now_utc
 from pos.store.offline_kit import build_kit
 from pos.web.api.blueprint import ERRORS, api
-from pos.web.api.devices_api import DeviceHeaders, _this_device as this_device
+from pos.web.api.devices_api import DeviceHeaders, this_device
 from pos.web.signin import db, settings
 
 

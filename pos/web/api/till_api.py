@@ -30,7 +30,7 @@ from pos.web.api.answers import (CurrentShiftOut, LookupOut, MenuOut, QuotaOut, 
                                  ShiftOut, credential_out, decision_out, free_meals_out, menu_out, quote_out, sale_out,
                                  shift_out)
 from pos.web.api.blueprint import ERRORS, THROTTLED, api, refusal
-from pos.web.api.devices_api import DEVICE_HEADER, _this_device as this_device
+from pos.web.api.devices_api import DEVICE_HEADER, this_device
 from pos.web.api.schemas import Parameters, Strict
 from pos.web.signin import client_address, db, require_canteen, settings, user_canteen
 from subsidies.vocabulary import SUBSIDY_KINDS, TENDERS
