@@ -95,7 +95,7 @@ def one_load(browser, url: str) -> dict:
     page.goto(url, wait_until="commit")
     page.locator(".dish").first.wait_for(state="visible")
     page.locator("#free-meals-left").wait_for(state="visible")
-    page.wait_for_function("window.__visibleAt !== undefined")
+    page.wait_for_function("() => window.__visibleAt !== undefined")
     visible_ms = page.evaluate("window.__visibleAt")
     page.wait_for_load_state("load")
     load_ms = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
