@@ -226,11 +226,12 @@ def logout():
     logout_user()
     flask_session.clear()
     resp = redirect(url_for("auth.login"))
-    # Tablets are shared: the till's kept page (the cashier's name), its cached files and the
-    # order in sessionStorage go with the cashier.  The till's script has already cleared
-    # them; this is for a sign-out from any other page (browsers honour it on https and
-    # localhost only).
-    resp.headers["Clear-Site-Data"] = '"cache", "storage"'
+    # Tablets are shared: the till's kept page (the cashier's name) and its cached files go
+    # with the cashier; the till's script has already cleared them, and the order and the
+    # offline kit.  Only "cache": "storage" would also wipe what belongs to the tablet — its
+    # identity as a registered till and the offline sales not yet synced (localStorage,
+    # IndexedDB).  Browsers honour the header on https and localhost only.
+    resp.headers["Clear-Site-Data"] = '"cache"'
     return resp
 
 

@@ -139,7 +139,9 @@
   }
 
   // Sign-out on a shared tablet: the kept order, the cached till page (it carries the
-  // cashier's name) and every cache of this origin go before the sign-out is sent.  The
+  // cashier's name) and every cache of this origin but the release's own files (till-sw.js
+  // "till-shell-<version>": scripts and icons, nobody's data — without them the next cashier's
+  // till would not come back on a reload offline) go before the sign-out is sent.  The
   // server's answer also says Clear-Site-Data, for browsers that honour it.
   function forgetDevice(keys) {
     try {
@@ -147,7 +149,8 @@
     } catch (e) { /* ignore */ }
     if (!window.caches) return Promise.resolve();
     return caches.keys().then(function (names) {
-      return Promise.all(names.map(function (n) { return caches.delete(n); }));
+      return Promise.all(names.filter(function (n) { return n.indexOf("till-shell-") !== 0; })
+        .map(function (n) { return caches.delete(n); }));
     }).catch(function () { /* nothing kept, nothing to forget */ });
   }
 

@@ -23,6 +23,7 @@
   var CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var PENDING_KEY = "till.pendingSale";
   var Shell = window.CanteenTillShell;  // pos/web/static/till-shell.js: deadlines, retries, what survives a reload
+  var Offline = null;  // pos/web/static/till-offline.js: selling with the network gone (set up below)
   // A sale may wait for the database's writer (app.write_wait_seconds) before its answer:
   // giving up sooner only makes the cashier retry a sale that is still being recorded.
   var SALE_TIMEOUT_MS = 20000;
@@ -87,6 +88,8 @@
   function api(method, path, body, headers, timeoutMs) {
     var h = { "Accept": "application/json", "X-CSRFToken": CSRF };
     if (body !== undefined) h["Content-Type"] = "application/json";
+    var device = window.CanteenTillOffline.deviceHeader();  // a registered till says which it is
+    if (device) h["X-Till-Device"] = device;
     Object.keys(headers || {}).forEach(function (k) { h[k] = headers[k]; });
     return Shell.fetchJson("/api/v1" + path, {
       method: method, headers: h, credentials: "same-origin",
@@ -112,6 +115,13 @@
     return LANG === "en" ? subsidy.reason_en : subsidy.reason;
   }
 
+  // A read the server answers online, and this registered till decides itself offline: once
+  // offline it does not wait for the network first (the probe finds the server again).
+  function orOffline(online, offline) {
+    if (state.offline && Offline.canSell()) return offline();
+    return online().then(function (r) { return r.offline && Offline.canSell() ? offline() : r; });
+  }
+
   // -- the connection ----------------------------------------------------------------------
   // Offline is what the requests say (navigator.onLine says "online" on a Wi-Fi that goes
   // nowhere) and what the browser says when it knows.  While offline the server is asked
@@ -130,6 +140,7 @@
       healthTimer = null;
     }
     if (!down) retryReadsNow();
+    if (Offline) Offline.connection(down);
   }
 
   function probeServer() {
@@ -260,7 +271,8 @@
       var body = { lines: lines() };
       if (state.credential) body.credential = state.credential;
       readUntilAnswered("quote", function () {
-        return api("POST", "/sales/quote", body).then(function (r) {
+        return orOffline(function () { return api("POST", "/sales/quote", body); },
+          function () { return Offline.quote(state.cart, state.credential); }).then(function (r) {
           if (seq !== state.quoteSeq) return true;  // an older order than what is on screen
           if (r.offline) {
             if (state.credential) showBenefit("error", S.quote_waiting);
@@ -351,7 +363,8 @@
     var body = {};
     Object.keys(credential).forEach(function (k) { body[k] = credential[k]; });
     if (state.cart.length) body.lines = lines();
-    return api("POST", "/credentials/lookup", body).then(function (r) {
+    return orOffline(function () { return api("POST", "/credentials/lookup", body); },
+      function () { return Offline.lookup(credential, state.cart); }).then(function (r) {
       if (r.offline) return null;
       if (!r.ok) {
         dropCredential();
@@ -439,6 +452,20 @@
 
   function confirmPay() {
     if (state.sending) return;  // a double tap while the first is on its way
+    if (!state.pending && state.quote && state.quote.offline) {
+      // Decided here with the network gone: queued on the tablet, synced on reconnect.
+      state.sending = true;
+      renderPay();
+      Offline.sell(state.quote, saleBody()).then(function (sale) {
+        state.sending = false;
+        saleDone(sale);
+      }, function () {
+        state.sending = false;
+        setMessage("pay-message", S.unknown_error);
+        renderPay();
+      });
+      return;
+    }
     if (!state.pending) {
       var body = saleBody();
       // A resident ID number stays in memory only; everything else survives a reload.
@@ -502,6 +529,9 @@
     publishToDisplay(state);
     closeOverlays();
     refreshQuota();
+    if (!sale.offline && sale.subsidy_fen > 0) Offline.refresh();  // the kit's counters know this diner now
+    $("receipt-title").textContent = sale.offline ? S.sale_done + " · " + S.offline_pending : S.sale_done;
+    $("receipt-print").hidden = !!sale.offline;  // the printable receipt is the server's, after sync
     var body = $("receipt-body");
     body.textContent = "";
     var t = document.createElement("table");
@@ -516,7 +546,7 @@
       tr.appendChild(b);
       t.appendChild(tr);
     }
-    row(S.receipt_no, "#" + sale.receipt_no);
+    row(sale.offline ? S.offline_no : S.receipt_no, "#" + (sale.offline ? sale.offline_no : sale.receipt_no));
     sale.lines.forEach(function (l) {
       row((LANG === "en" && l.name_en ? l.name_en : l.name) + " ×" + l.qty, yuan(l.line_total_fen));
     });
@@ -532,7 +562,7 @@
     change.className = "change-big";
     change.textContent = S.change + " " + yuan(sale.change_fen);
     body.appendChild(change);
-    $("receipt-print").href = "/till/receipt/" + encodeURIComponent(sale.id);
+    if (!sale.offline) $("receipt-print").href = "/till/receipt/" + encodeURIComponent(sale.id);
     openOverlay("receipt-overlay");
   }
 
@@ -892,15 +922,19 @@
     if (!why) Shell.registerWorker(root.dataset.workerUrl, root.dataset.workerScope);
   }
 
-  // Sign-out: the kept order, an unanswered sale and the cached till page go first (a
-  // shared tablet), then the form is sent; a slow cache API does not hold the cashier up.
+  // Sign-out: the kept order, an unanswered sale, the offline kit and the cached till page go
+  // first (a shared tablet), then the form is sent; a slow cache API does not hold the cashier
+  // up.  The tablet's till identity and its queued offline sales stay (they are not the cashier's).
   var signOutForm = document.querySelector('form[action$="/logout"]');
   if (signOutForm) {
     signOutForm.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var send = function () { signOutForm.submit(); };
-      var slow = new Promise(function (resolve) { setTimeout(resolve, 2000); });
-      Promise.race([Shell.forgetDevice([PENDING_KEY]), slow]).then(send, send);
+      var slow = function () { return new Promise(function (resolve) { setTimeout(resolve, 2000); }); };
+      // Sales still queued ask first (till-offline.js): not raced against the clock.
+      Offline.beforeSignOut().then(function (go) {
+        if (go) Promise.race([Shell.forgetDevice([PENDING_KEY]), slow()]).then(send, send);
+      });
     });
   }
 
@@ -996,6 +1030,7 @@
     else if (a === "confirm-void") confirmVoid();
     else if (a === "open-close-shift") { if (state.shift) openShift("close"); }
     else if (a === "confirm-shift") confirmShift();
+    else Offline.act(a);
     setTimeout(focusScan, 0);
   });
 
@@ -1027,6 +1062,10 @@
     }
   } catch (e) { /* ignore */ }
 
+  Offline = window.CanteenTillOffline.init({
+    S: S, lang: LANG, cashier: root.dataset.cashier, api: api, wordsUrl: root.dataset.wordsUrl,
+    isOffline: function () { return state.offline; }, openOverlay: openOverlay, closeOverlays: closeOverlays
+  });
   setInterval(refreshQuota, 30000);
   restoreOrder();
   offerOfflineUse();

@@ -79,6 +79,17 @@ SCRIPT_STRINGS = {
     "quote_waiting": "网络中断，补贴尚未计算：恢复连接后自动重试",
     "network_down": "网络中断，请检查网络后再点一次",
     "id_not_kept": "身份证号码不在本机保存：刷新后请重新输入",
+    # Selling offline (pos/web/static/till-offline.js).
+    "offline_meals": "离线名额",
+    "queued": "待同步",
+    "needs_supervisor": "需主管处理",
+    "offline_pending": "离线 · 待同步",
+    "offline_no": "离线编号",
+    "offline_unknown_voucher": "离线时无法识别此餐券",
+    "offline_no_id": "离线时不能核对身份证号，请扫餐券或按原价收款",
+    "lease_used_up": "本机离线名额已用完",
+    "device_name_required": "请输入收银台名称",
+    "signout_queued": "本机还有 {n} 笔您的离线销售待同步，只有您再次在本机登录后才会同步。确定退出吗？",
 }
 
 
@@ -153,7 +164,8 @@ def receipt(sale_id: str):
 
 #: The files the till page loads, which its service worker keeps for a reload with the network
 #: gone (tests/till/test_till_shell.py checks that every /static/ file the page links is here).
-SHELL_FILES = ("app.css", "till.css", "favicon.svg", "money.js", "display.js", "till-shell.js", "till.js",
+SHELL_FILES = ("app.css", "till.css", "favicon.svg", "money.js", "display.js", "till-shell.js", "decide.js",
+               "rules_words.json", "till-queue.js", "till-offline.js", "till.js",
                "till.webmanifest", "till-icon.svg", "till-icon-192.png", "till-icon-512.png")
 
 
