@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-fast fuzz bench bench-public system-deps clean
+.PHONY: run test test-fast fuzz bench bench-public bench-till system-deps clean
 
 # Stamps make the second run fast: pip runs again only when pyproject.toml changes.
 $(VENV)/.run-stamp: pyproject.toml
@@ -61,6 +61,10 @@ bench: $(VENV)/.test-stamp
 # The public "today" page in Chromium at phone size: bytes transferred and time to the dishes.
 bench-public: $(VENV)/.test-stamp system-deps
 	$(BIN)/python bench/bench_public_page.py
+
+# The till in Chromium: bytes of a signed-in cashier's first load, and an offline reload to a usable till.
+bench-till: $(VENV)/.test-stamp system-deps
+	$(BIN)/python bench/bench_till_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -221,6 +221,59 @@ def test_the_pages_diners_open_on_their_phones_pass_axe(served, chromium):
     assert not audit.report(), "axe-core found serious or critical violations:\n" + audit.report()
 
 
+def test_the_offline_till_passes_axe(served, chromium):
+    """The states of selling with the network gone: the sheet that registers the tablet as a
+    till, the till reloaded offline with a sale queued, its receipt, and the 待同步 sheet."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from browser.test_till_offline_selling import SET_MEAL, _sign_in
+
+    axe_source()
+    app, url = served
+    audit = Audit()
+
+    with sync_playwright() as p:
+        browser = chromium(p)
+        context = browser.new_context(viewport=TABLET, locale="zh-CN")
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        _sign_in(page, url, "supervisor")
+        page.click("#confirm-shift")
+        page.click("#register-device")
+        expect(page.locator("#device-overlay")).to_be_visible()
+        audit.check(page, "device registration sheet")
+        page.fill("#device-name", "1号收银台")
+        page.click("#confirm-device")
+        expect(page.locator("#offline-meals")).to_have_text("离线名额 5")
+        page.click(".topbar form.inline button[type=submit]")
+        page.wait_for_url("**/login")
+
+        _sign_in(page, url, "cashier")
+        page.click("#confirm-shift")
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)  # a loaded machine
+        page.wait_for_function("caches.match('/till').then(r => r ? r.text() : '').then(t => t.includes('opened_at'))")
+        context.set_offline(True)
+        page.reload()
+        expect(page.locator("#net-state")).to_have_text("离线")
+        page.click('.tab:has-text("套餐")')
+        page.click(SET_MEAL)
+        page.click("#pay-button")
+        page.click('[data-action="quick-cash"][data-fen="exact"]')
+        page.click("#confirm-pay")
+        expect(page.locator("#receipt-title")).to_have_text("收款成功 · 离线 · 待同步")
+        audit.check(page, "offline receipt")
+        page.click("#next-diner")
+        expect(page.locator("#queued-count")).to_have_text("待同步 1")
+        audit.check(page, "offline till with a sale queued")
+        page.click("#queued-count")
+        expect(page.locator("#queue-overlay")).to_be_visible()
+        audit.check(page, "offline queue sheet")
+        browser.close()
+
+    assert "offline queue sheet" in audit.found
+    assert not audit.report(), "axe-core found serious or critical violations offline:\n" + audit.report()
+
+
 def test_an_axe_violation_is_reported_with_its_rule_and_element(chromium):
     """The check itself can fail: a white-on-pale button and an unlabelled field are named."""
     from playwright.sync_api import sync_playwright

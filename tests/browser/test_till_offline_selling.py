@@ -106,7 +106,7 @@ def test_a_registered_till_sells_offline_and_syncs_each_sale_once(served, chromi
 
         _sign_in(page, url, "cashier")
         page.click("#confirm-shift")
-        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
         page.wait_for_function("caches.match('/till').then(r => r ? r.text() : '').then(t => t.includes('opened_at'))")
         expect(page.locator("#offline-meals")).to_have_text("离线名额 5")
 

@@ -80,7 +80,7 @@ def _open_till(page, url: str, username: str):
     page.wait_for_url("**/till")
     page.click("#confirm-shift")
     expect(page.locator("#shift-overlay")).to_be_hidden()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
     # The kept copy is the page with the shift open (the page asks for a fresh copy then).
     page.wait_for_function("caches.match('/till').then(r => r ? r.text() : '').then(t => t.includes('opened_at'))")
     expect(page.locator("#net-state")).to_have_text("在线")
