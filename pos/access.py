@@ -139,7 +139,7 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "api.device_lease": TILL,  # the device proves itself (X-Till-Device), checked by the view
     "api.device_lease_return": TILL,
     "api.device_heartbeat": TILL,
-    "api.device_offline_kit": TILL,  # the device proves itself (X-Till-Device), checked by the view
+    "api.till_offline_kit": TILL,  # the device proves itself (X-Till-Device), checked by the view
     "backoffice.devices_page": SUPERVISE,  # the canteen's tills: last sync, queued, lease (scoped)
     "backoffice.device_revoke": SUPERVISE,
     "backoffice.exceptions_page": SUPERVISE,  # serving exceptions and late offline sales (scoped)

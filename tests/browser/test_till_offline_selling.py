@@ -1,11 +1,14 @@
 """The till sells with the network gone, in Debian's Chromium: a supervisor registers the tablet
 as a till (the registration outlives sign-out); the cashier's till holds the offline kit and a
 lease of free meals; offline, after a reload, it sells — paid, a 60+ voucher, a worker's free
-meal out of the lease, the same diner's second subsidy refused, a forged voucher refused —
+meal out of the lease, the same diner's second subsidy refused, a forged voucher refused, a
+mistyped resident ID number told apart from a valid one that buys no subsidy offline —
 queues the sales in IndexedDB with receipts "离线 · 待同步" numbered 1, 2, 3…, keeps them across
 a reload, and on reconnect records each exactly once at the tablet's time, even with the
 network flapping every 200 ms during the sync."""
 from __future__ import annotations
+
+import json
 
 import pytest
 from sqlalchemy import text
@@ -30,6 +33,18 @@ def _offline_sales(app) -> list[tuple]:
     return _rows(app, "SELECT o.offline_no, s.gross_fen, s.subsidy_fen, s.due_fen, g.kind, o.sold_at_tablet "
                       "FROM offline_sales o JOIN sales s ON s.id = o.sale_id "
                       "LEFT JOIN subsidy_grants g ON g.sale_id = s.id ORDER BY o.offline_no")
+
+
+# Everything the till keeps on the tablet, as one text: IndexedDB's stores, localStorage, sessionStorage.
+TABLET_STORAGE = """async () => {
+  const db = await new Promise((ok, no) => { const r = indexedDB.open("canteen-till"); r.onsuccess = () => ok(r.result);
+                                             r.onerror = () => no(r.error); });
+  const all = (name) => new Promise((ok, no) => { const r = db.transaction(name).objectStore(name).getAll();
+                                                  r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+  const kept = {queue: await all("queue"), kv: await all("kv"), local: {...localStorage}, session: {...sessionStorage}};
+  db.close();
+  return JSON.stringify(kept);
+}"""
 
 
 def _sign_in(page, url: str, username: str):
@@ -129,24 +144,37 @@ def test_a_registered_till_sells_offline_and_syncs_each_sale_once(served, chromi
         page.keyboard.press("Enter")
         expect(page.locator("#benefit")).to_have_text("离线时无法识别此餐券")
         page.click('[data-action="new-sale"]')
-        # A typed resident ID number cannot be checked offline: said so.
+        # A typed resident ID number is checked offline: a mistyped one is told as such; a valid
+        # one is told what the till cannot decide without the network, and the meal is at the
+        # menu price.
         page.click("#id-btn")
-        for digit in "11010519491231002X":
+        for digit in "110105194912310021":
             page.click(f'[data-keypad="id"] [data-key="{digit}"]')
         page.click("#confirm-id")
-        expect(page.locator("#id-message")).to_contain_text("离线时不能核对身份证号")
+        expect(page.locator("#id-message")).to_have_text("校验位不符，号码中有输错的数字，请逐位核对。")
+        for key in ("⌫", "X"):
+            page.click(f'[data-keypad="id"] [data-key="{key}"]')
+        page.click("#confirm-id")
+        expect(page.locator("#id-message")).to_have_text(
+            "身份证号有效，但离线时无法核对是否登记、今天是否已享受补贴：本单按菜单价收款，不享受补贴")
+        page.screenshot(path=str(shots / "98-offline-id-number.png"))
         page.click('#id-overlay [data-action="close-overlay"]')
+        assert _sell(page, SET_MEAL) == "#5"
+        # The number is nowhere on the tablet: not in the queued sale, the kit or the kept order.
+        kept = page.evaluate(TABLET_STORAGE)
+        assert len(json.loads(kept)["queue"]) == 5 and "1101051949" not in kept
 
         page.reload()  # mid-queue: the queue is on the tablet, not in the page
-        expect(page.locator("#queued-count")).to_have_text("待同步 4")
+        expect(page.locator("#queued-count")).to_have_text("待同步 5")
         page.screenshot(path=str(shots / "98-offline-queue.png"))
         assert _offline_sales(app) == []
 
         context.set_offline(False)
-        _synced(page, app, 4)
+        _synced(page, app, 5)
         recorded = _offline_sales(app)
         assert [r[:5] for r in recorded] == [(1, 1600, 0, 1600, None), (2, 1600, 300, 1300, "age_tier"),
-                                             (3, 1500, 1500, 0, "free_meal"), (4, 1600, 0, 1600, None)]
+                                             (3, 1500, 1500, 0, "free_meal"), (4, 1600, 0, 1600, None),
+                                             (5, 1600, 0, 1600, None)]
         assert [r[5] for r in recorded] == sorted(r[5] for r in recorded)  # the tablet's times, in order
         # The worker's free meal came out of the lease; the lease was given back once in sync.
         assert _rows(app, "SELECT used FROM free_meal_leases") == [(1,)]
@@ -165,8 +193,8 @@ def test_a_registered_till_sells_offline_and_syncs_each_sale_once(served, chromi
             context.set_offline(flip % 2 == 1)
             page.wait_for_timeout(200)
         context.set_offline(False)
-        _synced(page, app, 7)
-        assert [r[0] for r in _offline_sales(app)] == [1, 2, 3, 4, 5, 6, 7]
-        assert _rows(app, "SELECT COUNT(*) FROM sales") == [(sales_before + 7,)]
+        _synced(page, app, 8)
+        assert [r[0] for r in _offline_sales(app)] == [1, 2, 3, 4, 5, 6, 7, 8]
+        assert _rows(app, "SELECT COUNT(*) FROM sales") == [(sales_before + 8,)]
         page.screenshot(path=str(shots / "98-offline-synced.png"))
         browser.close()

@@ -3,7 +3,9 @@
 * subsidies/decision_cases.json — every case of the tables in decision_cases.py and
   decision_cases_limits.py in its plain JSON form (subsidies.wire), with the decision the
   Python engine makes, once that decision is checked against the table's own expectations;
-* pos/web/static/rules_words.json — the reasons' words as templates (subsidies.reason_words).
+* pos/web/static/rules_words.json — the reasons' words as templates (subsidies.reason_words);
+* subsidies/resident_id_cases.json — typed resident ID numbers (resident_id_cases.py) with the
+  answer of subsidies/resident_id.py, for the till's port resident_id.js.
 
     .venv/bin/python tests/subsidies/decision_table.py --write    # after changing a table or the rules
     .venv/bin/python tests/subsidies/decision_table.py --check    # exit 1 when a file is stale
@@ -18,12 +20,14 @@ from pathlib import Path
 
 from decision_cases import BENEFIT_TABLES, POLICIES, Case
 from decision_cases_limits import LIMIT_TABLES
+from resident_id_cases import id_table
 from subsidies import wire
 from subsidies.reason_words import rules_words
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE_PATH = ROOT / "subsidies" / "decision_cases.json"
 WORDS_PATH = ROOT / "pos" / "web" / "static" / "rules_words.json"
+ID_TABLE_PATH = ROOT / "subsidies" / "resident_id_cases.json"
 REGENERATE = ".venv/bin/python tests/subsidies/decision_table.py --write"
 
 CASES: tuple[Case, ...] = tuple(c for t in BENEFIT_TABLES + LIMIT_TABLES for c in t)
@@ -103,7 +107,9 @@ def expected_files() -> dict[Path, str]:
     """Each generated file and the text it must hold."""
     words = {"about": _ABOUT.replace("the tables of tests/subsidies/decision_cases*.py by the Python engine",
                                      "subsidies/reasons.py (subsidies.reason_words)"), **rules_words()}
-    return {TABLE_PATH: as_text(build_table()), WORDS_PATH: as_text(words)}
+    ids = id_table(_ABOUT.replace("the tables of tests/subsidies/decision_cases*.py by the Python engine",
+                                  "tests/subsidies/resident_id_cases.py by subsidies/resident_id.py"))
+    return {TABLE_PATH: as_text(build_table()), WORDS_PATH: as_text(words), ID_TABLE_PATH: as_text(ids)}
 
 
 def stale_files() -> list[Path]:

@@ -28,6 +28,7 @@ import pytest
 from pos.access import ROLES, allowed
 from security.helpers import ROLE_USERS
 from support import api_token
+from till.device_helpers import device_headers, register_device
 
 DOC_URL = "/api/v1/openapi.json"
 DOC_URI = "urn:canteen:openapi"  # the name the document goes by in the validator's registry
@@ -47,6 +48,14 @@ ANSWERS: dict[str, tuple[str, str, int]] = {
     "api.till_shift_open": ("POST", "/api/v1/shifts", 201),
     "api.till_shift_close": ("POST", "/api/v1/shifts/{shift_id}/close", 200),
     "api.till_shift_current": ("GET", "/api/v1/shifts/current", 200),
+    "api.till_offline_kit": ("GET", "/api/v1/till/offline-kit", 200),
+}
+
+#: The parts of an answer that may hold members the document does not list: the offline kit's
+#: policy and diner facts are subsidies/wire.py's JSON (checked by the wire and the till's rules
+#: port, not restated here), and its counts by meal period are keyed by the period's name.
+WIRE_PARTS: dict[str, set[str]] = {
+    "api.till_offline_kit": {"OfflineKitOut.policy", "KitEntitlementOut.facts", "KitCountersOut.periods"},
 }
 
 SUPERVISOR_PIN = {"supervisor": "supervisor", "pin": "1234"}
@@ -205,7 +214,9 @@ def test_every_till_answer_forbids_members_it_does_not_declare(document):
     open_objects = {}
     for endpoint, (method, path, status) in ANSWERS.items():
         schema, _ = document.declared(method, path, status)
-        if found := document.open_objects(schema):
+        found = set(document.open_objects(schema))
+        assert found >= WIRE_PARTS.get(endpoint, set()), f"{endpoint}: WIRE_PARTS names parts that are not open"
+        if found := sorted(found - WIRE_PARTS.get(endpoint, set())):
             open_objects[endpoint] = found
     assert open_objects == {}, "answer schemas that allow undeclared members (additionalProperties is not false):\n" + \
         "\n".join(f"{endpoint}: {', '.join(found)}" for endpoint, found in open_objects.items())
@@ -263,6 +274,13 @@ def test_every_till_answer_validates_against_the_schema_the_document_declares(cl
     nothing = check("api.till_shift_current", client.get("/api/v1/shifts/current", headers=h))
     assert nothing["shift"] is None
     check("api.till_shift_open", client.post("/api/v1/shifts", json={"opening_float_fen": 5000}, headers=h))
+
+    # The offline kit of a registered till, before its lease (null) and with it.
+    on_device = device_headers(h, register_device(client))
+    kit = check("api.till_offline_kit", client.get("/api/v1/till/offline-kit", headers=on_device))
+    assert kit["lease"] is None and kit["entitlements"] and kit["menu"]
+    assert client.post("/api/v1/devices/lease", headers=on_device).status_code == 200
+    assert check("api.till_offline_kit", client.get("/api/v1/till/offline-kit", headers=on_device))["lease"]
 
     assert check.endpoints == set(ANSWERS), "endpoints in ANSWERS that the scenario did not call"
     assert check.problems == [], "real answers that the OpenAPI document does not describe:\n" + "\n".join(

@@ -10,9 +10,11 @@
  * - Offline, a scan is hashed and looked up in the kit (a forged, revoked or superseded voucher
  *   is not there), and the decision is CanteenRules.decide (decide.js, checked against the
  *   server's engine in CI) with the kit's counters plus this till's own queued sales.  A free
- *   meal comes only out of the lease.  Typed resident ID numbers are not decided offline: the
- *   kit carries no ID number (nor its pseudonym), so a walk-in cannot be recognised; the
- *   cashier is told to scan a voucher or charge the menu price.
+ *   meal comes only out of the lease.  A typed resident ID number is checked (resident_id.js,
+ *   the server's check ported: a mistyped one is told as such), but a valid one buys no
+ *   subsidy offline: the kit carries no ID number (nor its pseudonym), so neither registration
+ *   nor today's subsidised meals can be looked up; the cashier is told so and charges the menu
+ *   price.  The number is never queued: the credential is dropped.
  * - A sale made offline goes into the IndexedDB queue (till-queue.js) with its Idempotency-Key,
  *   the tablet's time and its offline number; on reconnect the queue is sent in order, one at a
  *   time, the same key on every try.  201/202 removes a sale; a refusal keeps it, marked for a
@@ -170,16 +172,24 @@
       return "code:" + text.normalize("NFKC").toUpperCase().replace(/[ \-_\t\r\n]/g, "");
     }
 
-    function refusal(zh) {
-      return { ok: false, status: 422, data: { error: { message_zh: zh, message_en: zh } } };
+    // `words`: {zh, en}, or one of S's words (already in the till's language).
+    function refusal(words) {
+      var zh = words.zh || words, en = words.en || words;
+      return { ok: false, status: 422, data: { error: { message_zh: zh, message_en: en } } };
     }
 
-    // {ent} for the credential (null: none), or {refused: text}.
+    // A typed (or scanned) ID number: its mistake in the server's words, or what offline cannot decide.
+    function idNumberRefusal(number) {
+      var checked = window.CanteenResidentId.parse(number, localNow(kit.timezone).date);
+      return checked.ok ? S.offline_id_menu_price : { zh: checked.message_zh, en: checked.message_en };
+    }
+
+    // {ent} for the credential (null: none), or {refused: words}.
     function entitlementOf(credential) {
       if (!credential) return Promise.resolve({ ent: null });
       var text = String(credential.scan || "").trim();
       if (credential.id_number || ID_NUMBER.test(text.replace(/\s+/g, "").toUpperCase())) {
-        return Promise.resolve({ refused: S.offline_no_id });
+        return Promise.resolve({ refused: idNumberRefusal(credential.id_number || text) });
       }
       return matchHash(scanKey(text)).then(function (h) {
         return byHash[h] ? { ent: byHash[h] } : { refused: S.offline_unknown_voucher };

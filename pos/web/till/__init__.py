@@ -86,7 +86,7 @@ SCRIPT_STRINGS = {
     "offline_pending": "离线 · 待同步",
     "offline_no": "离线编号",
     "offline_unknown_voucher": "离线时无法识别此餐券",
-    "offline_no_id": "离线时不能核对身份证号，请扫餐券或按原价收款",
+    "offline_id_menu_price": "身份证号有效，但离线时无法核对是否登记、今天是否已享受补贴：本单按菜单价收款，不享受补贴",
     "lease_used_up": "本机离线名额已用完",
     "device_name_required": "请输入收银台名称",
     "signout_queued": "本机还有 {n} 笔您的离线销售待同步，只有您再次在本机登录后才会同步。确定退出吗？",
@@ -165,7 +165,7 @@ def receipt(sale_id: str):
 #: The files the till page loads, which its service worker keeps for a reload with the network
 #: gone (tests/till/test_till_shell.py checks that every /static/ file the page links is here).
 SHELL_FILES = ("app.css", "till.css", "favicon.svg", "money.js", "display.js", "till-shell.js", "decide.js",
-               "rules_words.json", "till-queue.js", "till-offline.js", "till.js",
+               "resident_id.js", "rules_words.json", "till-queue.js", "till-offline.js", "till.js",
                "till.webmanifest", "till-icon.svg", "till-icon-192.png", "till-icon-512.png")
 
 
