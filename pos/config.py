@@ -382,6 +382,27 @@ def _offline(r: _Reader, data: Mapping) -> OfflineConfig:
     return OfflineConfig(lease_size=size)
 
 
+#: scrypt's work factor for new password and PIN hashes (pos.store.passwords).  Each hash
+#: keeps its own, so a change never locks anyone out.
+SCRYPT_N = 2**15
+
+
+def scrypt_n(env: Mapping[str, str]) -> int:
+    """The work factor for new hashes: SCRYPT_N, or ``CANTEEN_SCRYPT_N`` — a power of two
+    from 1024 — which may be lower only in development (a demo, the test suite: every
+    sign-in pays it).  Raises ConfigError naming the variable."""
+    raw = env.get("CANTEEN_SCRYPT_N", "")
+    if not raw:
+        return SCRYPT_N
+    n = int(raw) if raw.isdigit() else 0
+    if n < 1024 or n > 2**20 or n & (n - 1):
+        raise ConfigError(f"environment: CANTEEN_SCRYPT_N must be a power of two from 1024 to 1048576, got {raw!r}")
+    if n < SCRYPT_N and env.get("CANTEEN_ENV", "") != "development":
+        raise ConfigError(f"environment: CANTEEN_SCRYPT_N below {SCRYPT_N} is refused outside development mode "
+                          f"(CANTEEN_ENV=development)")
+    return n
+
+
 def _secret(env: Mapping[str, str], name: str, dev_default: str, development: bool) -> str:
     value = env.get(name, "")
     if development and not value:
@@ -450,6 +471,7 @@ def load_settings(path: str | os.PathLike | None = None, *, env: Mapping[str, st
     offline = _offline(r, data)
 
     development = env.get("CANTEEN_ENV", "") == "development"
+    scrypt_n(env)  # refused here, at start-up, rather than at the first new password
     inst = Path(instance_path or env.get("CANTEEN_INSTANCE") or "instance").resolve()
     db_url = env.get("DATABASE_URL") or r.get(app, "database_url", "app.database_url", str, default="")
     if not db_url:

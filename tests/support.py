@@ -21,6 +21,10 @@ PG_ADMIN_URL = os.environ.get("CANTEEN_TEST_PG", "postgresql+psycopg://postgres@
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 os.environ.setdefault("CANTEEN_ENV", "development")
+# Every sign-in verifies a scrypt hash at the cost it was made with: the suite's accounts are
+# made at a development cost (pos.config.scrypt_n), so thousands of sign-ins stay cheap; the
+# production cost is tested in tests/foundation/test_signin.py.
+os.environ.setdefault("CANTEEN_SCRYPT_N", "1024")
 os.environ.setdefault("CANTEEN_CONFIG", str(ROOT / "config.toml"))
 
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 import string
 
-N, R, P = 2**15, 8, 1
+from pos.config import scrypt_n
+
+R, P = 8, 1
 SALT_CHARS = string.ascii_letters + string.digits
 SALT_LENGTH = 16
 
@@ -22,7 +25,8 @@ def _scrypt(secret: str, salt: str, n: int, r: int, p: int) -> str:
 def hash_secret(secret: str) -> str:
     """A new salted scrypt hash of ``secret``."""
     salt = "".join(secrets.choice(SALT_CHARS) for _ in range(SALT_LENGTH))
-    return f"scrypt:{N}:{R}:{P}${salt}${_scrypt(secret, salt, N, R, P)}"
+    n = scrypt_n(os.environ)  # pos.config.SCRYPT_N unless lowered for development
+    return f"scrypt:{n}:{R}:{P}${salt}${_scrypt(secret, salt, n, R, P)}"
 
 
 def check_secret(stored: str, secret: str) -> bool:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pos.config import ChecksConfig, ConfigError, load_settings
+from pos.config import ChecksConfig, ConfigError, load_settings, scrypt_n
+from pos.store.passwords import check_secret, hash_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = (ROOT / "config.toml").read_text(encoding="utf-8")
@@ -125,6 +126,42 @@ def test_default_secret_refused_outside_development(tmp_path):
         load_settings(path, env={"CANTEEN_SECRET_KEY": "s" * 32})
     s = load_settings(path, env={"CANTEEN_SECRET_KEY": "s" * 32, "CANTEEN_ID_KEY": "i" * 32})
     assert not s.development
+
+
+PROD = {"CANTEEN_SECRET_KEY": "s" * 32, "CANTEEN_ID_KEY": "i" * 32}
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, 2**15),                                            # production's cost by default
+    (PROD, 2**15),
+    ({**DEV, "CANTEEN_SCRYPT_N": "1024"}, 1024),            # a demo or the test suite may lower it
+    ({**PROD, "CANTEEN_SCRYPT_N": "65536"}, 65536),         # anyone may raise it
+])
+def test_the_password_work_factor(env, expected):
+    assert scrypt_n(env) == expected
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({**PROD, "CANTEEN_SCRYPT_N": "1024"}, "below 32768 is refused outside development mode"),
+    ({**DEV, "CANTEEN_SCRYPT_N": "1000"}, "must be a power of two from 1024"),
+    ({**DEV, "CANTEEN_SCRYPT_N": "512"}, "must be a power of two from 1024"),
+    ({**DEV, "CANTEEN_SCRYPT_N": "lots"}, "must be a power of two from 1024"),
+])
+def test_a_weak_or_bad_work_factor_stops_start_up_naming_it(tmp_path, env, message):
+    with pytest.raises(ConfigError, match=message) as refused:
+        load_settings(write(tmp_path, SHIPPED), env=env)
+    assert "CANTEEN_SCRYPT_N" in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_hash_keeps_its_own_work_factor(monkeypatch):
+    monkeypatch.setenv("CANTEEN_SCRYPT_N", "1024")
+    cheap = hash_secret("柜台密码-1")
+    monkeypatch.delenv("CANTEEN_SCRYPT_N")
+    dear = hash_secret("柜台密码-1")
+    assert cheap.startswith("scrypt:1024:8:1$") and dear.startswith("scrypt:32768:8:1$")
+    # Changing the factor never locks anyone out: each hash is checked at the cost it was made with.
+    assert check_secret(cheap, "柜台密码-1") and check_secret(dear, "柜台密码-1")
+    assert not check_secret(cheap, "柜台密码-2") and not check_secret(dear, "柜台密码-2")
 
 
 def test_database_url_from_environment_wins(tmp_path):
