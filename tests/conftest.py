@@ -13,12 +13,13 @@ from hypothesis import settings as hypothesis_settings
 hypothesis_settings.register_profile("canteen", deadline=None)
 hypothesis_settings.load_profile("canteen")
 
-from support import _pg_state, app_on, build_app, copy_sqlite, pg_clone, pg_drop, pg_finish, pg_url_or_skip
+from support import _pg_state, app_on, build_app, copy_sqlite, pg_clone, pg_drop, pg_finish, pg_url_or_skip, stop_served
 
 
 def pytest_sessionfinish(session, exitstatus):
     import psycopg
 
+    stop_served()
     pg_finish()
 
     names = list(_pg_state.get("extra", [])) + [_pg_state[k] for k in ("template", "name") if k in _pg_state]

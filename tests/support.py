@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import threading
 import uuid
 from pathlib import Path
@@ -298,7 +299,14 @@ class LiveServer:
 
 class ServedProcesses:
     """``canteen serve --processes N --server S`` in a child process, against an existing
-    database: several app server processes on one database, as a district runs them."""
+    database: several app server processes on one database, as a district runs them.
+
+    The server and its worker processes run in a process group of their own, and
+    :meth:`stop` ends the whole group: stopping only the parent could leave a worker
+    serving.  A server a test left running is stopped at the end of the session
+    (:func:`stop_served`)."""
+
+    running: set["ServedProcesses"] = set()
 
     def __init__(self, db_url: str, tmp_path: Path, processes: int = 2, threads: int = 4, server: str = "granian",
                  extra_args: tuple[str, ...] = ()):
@@ -318,7 +326,8 @@ class ServedProcesses:
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from pos.web.cli import main; main()", "serve", "--port", str(self.port),
              "--processes", str(processes), "--threads", str(threads), "--server", server, *extra_args],
-            env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        ServedProcesses.running.add(self)
         deadline = time.time() + 30
         while True:
             if self.proc.poll() is not None:
@@ -334,14 +343,28 @@ class ServedProcesses:
                 time.sleep(0.1)
 
     def stop(self) -> None:
-        self.proc.terminate()
+        ServedProcesses.running.discard(self)
+        self._signal_group(signal.SIGTERM)
         try:
             self.proc.wait(10)
         except Exception:  # noqa: BLE001
-            self.proc.kill()
+            self._signal_group(signal.SIGKILL)
             self.proc.wait(10)
+        self._signal_group(signal.SIGKILL)  # a worker the server did not take down with it
         if self.proc.stderr is not None:
             self.proc.stderr.close()
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def stop_served() -> None:
+    """Stop every ``canteen serve`` a test started and did not stop."""
+    for served in list(ServedProcesses.running):
+        served.stop()
 
 
 def run_canteen(url: str, tmp_path: Path, *args: str, timeout: float = 60):
