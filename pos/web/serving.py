@@ -27,7 +27,7 @@ import signal
 import socket
 import threading
 import time
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NoReturn
 
 from pos.web import create_app
 
@@ -37,7 +37,7 @@ KEEPALIVE_REQUESTS_ENV = "CANTEEN_KEEPALIVE_REQUESTS"
 class EndKeepAlive:
     """WSGI middleware: ``Connection: close`` on every ``every``-th answer of this process."""
 
-    def __init__(self, app: Callable, every: int, stopping: threading.Event | None = None):
+    def __init__(self, app: Callable, every: int, stopping: StopFlag | None = None):
         if every < 0:
             raise ValueError("every must be 0 (only when stopping) or more")
         self.app, self.every, self.stopping = app, every, stopping
@@ -54,6 +54,107 @@ class EndKeepAlive:
         return self.app(environ, closing)
 
 
+#: The signals that stop a server: SIGTERM (systemd, Docker, `kill`) and SIGINT (Ctrl-C).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class StopFlag:
+    """Set by a signal handler when a stop begins, read by the request threads.
+
+    A plain attribute, not a :class:`threading.Event`: ``Event.set`` takes a lock, and a
+    second signal arriving while the handler holds it runs the handler again, in the same
+    thread, which then waits for that lock for ever (a server that never stops)."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+
+def stop_once(begin: Callable[[int, Any], Any], flag: StopFlag | None = None) -> Callable[[int, Any], Any]:
+    """A handler for the stop signals that runs ``begin`` for the first one only.
+
+    A stop is often signalled more than once: Ctrl-C in a terminal reaches every process of
+    the server, systemd signals every process of the service, `su` and `runuser` pass a signal
+    on to the command they run, and a server's first process signals its workers as well.
+    The stop under way is bounded (the requests in flight are answered, then the process
+    exits), so later signals have nothing to add; run again while the first is still inside
+    ``begin``, holding a lock, they would wait for it for ever.  The flag is set before
+    ``begin`` runs, so a signal arriving anywhere inside it returns at once."""
+    flag = flag if flag is not None else StopFlag()
+
+    def handler(signum: int, frame: Any) -> Any:
+        if flag.is_set():
+            return None
+        flag.set()
+        return begin(signum, frame)
+
+    return handler
+
+
+def stop_granian_once() -> StopFlag:
+    """Make a granian worker's stop handlers :func:`stop_once` handlers; the returned flag is
+    set when the worker's stop begins.
+
+    granian installs a worker's handlers through ``granian._signals.set_main_signals``, and
+    they set a :class:`threading.Event`; that function is wrapped here.  Should granian stop
+    installing them that way, nothing is wrapped and the flag is never set: stopping works as
+    granian does it.  (granian's main process is :func:`granian_server`.)"""
+    try:
+        from granian import _signals
+    except ImportError:  # pragma: no cover - granian is a dependency
+        return StopFlag()
+    install = getattr(_signals, "set_main_signals", None)
+    if install is None:  # pragma: no cover
+        return StopFlag()
+    flag = StopFlag()
+
+    def set_main_signals(interrupt_handler, *args, **kwargs):
+        return install(stop_once(interrupt_handler, flag), *args, **kwargs)
+
+    _signals.set_main_signals = set_main_signals
+    return flag
+
+
+def granian_server(*args: Any, **kwargs: Any) -> Any:
+    """granian's server for `canteen serve`, its main process's stop handler run once
+    (:func:`stop_once`): the handler granian gives it sets a :class:`threading.Event`."""
+    from granian import Granian
+
+    class Server(Granian):
+        def signal_handler_interrupt(self, *a: Any, **kw: Any) -> None:
+            if getattr(self, "interrupt_signal", False):
+                return  # a stop is under way: the signal repeats it
+            super().signal_handler_interrupt(*a, **kw)
+
+    return Server(*args, **kwargs)
+
+
+def exit_after_stop(status: int = 0) -> NoReturn:
+    """End the process once its server has stopped: streams flushed, then out at once.
+
+    Python's own exit restores the default action of SIGTERM and SIGINT before the process
+    has gone; a stop signal still on its way (Ctrl-C reaches every process, systemd signals
+    all of them) would then kill the stopped server with that signal instead of letting it
+    end with status ``status``."""
+    import logging
+    import sys
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
+
+
 def granian_app():
     """granian's app factory (``pos.web.serving:granian_app``): :func:`pos.web.create_app`,
     with the keep-alive limit above when `canteen serve` runs several processes, and every
@@ -64,39 +165,21 @@ def granian_app():
     return app
 
 
-def _stop_signalled() -> threading.Event:
-    """An event set when this granian worker receives SIGTERM or SIGINT.
+def _stop_signalled() -> StopFlag:
+    """A flag set when this granian worker receives SIGTERM or SIGINT.
 
     On a stop, a granian worker takes no new connection and answers what is in flight, but
     it keeps answering on keep-alive connections that go on sending, and exits only when
     they close: tills selling flat out can hold a stopping server for as long as they
-    sell.  With the event set, :class:`EndKeepAlive` closes each connection after its next
+    sell.  With the flag set, :class:`EndKeepAlive` closes each connection after its next
     answer, and the till opens a new one to the server that takes over.  granian installs
-    its worker's signal handlers (``granian._signals.set_main_signals``) after this factory
-    runs; the handler it is given is wrapped to set the event first.  Should granian stop
-    installing them that way, the event is never set and stopping works as before."""
-    stopping = threading.Event()
-    try:
-        from granian import _signals
-    except ImportError:  # pragma: no cover - granian is a dependency
-        return stopping
-    install = getattr(_signals, "set_main_signals", None)
-    if install is None:  # pragma: no cover
-        return stopping
-
-    def set_main_signals(interrupt_handler, *args, **kwargs):
-        def handler(signum, frame):
-            stopping.set()
-            return interrupt_handler(signum, frame)
-
-        return install(handler, *args, **kwargs)
-
-    _signals.set_main_signals = set_main_signals
+    its worker's signal handlers after this factory runs (:func:`stop_granian_once`)."""
+    stopping = stop_granian_once()
     _relay_to_main_thread(stopping)
     return stopping
 
 
-def _relay_to_main_thread(stopping: threading.Event) -> None:
+def _relay_to_main_thread(stopping: StopFlag) -> None:
     """Make sure a stop signal reaches the worker's main thread.
 
     A signal sent to a process is delivered to any one of its threads; Python runs the
@@ -142,14 +225,13 @@ def serve_waitress(app: Callable, *, threads: int, host: str | None = None, port
 
     where = {"sockets": sockets} if sockets else {"host": host, "port": port}
     server = create_server(app, threads=threads, ident="canteen", **where)
-    stopping = threading.Event()
+    stopping = StopFlag()
 
     def stop(_signum, _frame) -> None:
-        stopping.set()
-        server.pull_trigger()  # wakes the loop out of its wait
+        server.pull_trigger()  # wakes the loop out of its wait (a write to a pipe, no lock)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, stop_once(stop, stopping))
     adj, channels = server.adj, server._map
 
     def poll(timeout: float) -> None:

@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import threading
+import time
 import uuid
 
 import pytest
@@ -24,14 +25,21 @@ from support import ServedProcesses, api_token
 TILLS = 4
 
 
-@pytest.mark.parametrize("server,processes,stop_signal", [
-    ("granian", 2, signal.SIGTERM),
-    ("granian", 1, signal.SIGINT),
-    ("waitress", 1, signal.SIGTERM),
-    ("waitress", 2, signal.SIGTERM),
-    ("waitress", 1, signal.SIGINT),
+#: How often the signal reaches every process of the server in the ``group`` cases, and the gap.
+GROUP_SIGNALS, GROUP_GAP_S = 40, 0.0005
+
+
+@pytest.mark.parametrize("server,processes,stop_signal,to", [
+    ("granian", 2, signal.SIGTERM, "first"),
+    ("granian", 1, signal.SIGINT, "first"),
+    ("granian", 2, signal.SIGTERM, "group"),
+    ("granian", 2, signal.SIGINT, "group"),
+    ("waitress", 1, signal.SIGTERM, "first"),
+    ("waitress", 2, signal.SIGTERM, "first"),
+    ("waitress", 1, signal.SIGINT, "first"),
+    ("waitress", 2, signal.SIGINT, "group"),
 ])
-def test_stop_during_a_burst_of_sales(sqlite_app, tmp_path, server, processes, stop_signal):
+def test_stop_during_a_burst_of_sales(sqlite_app, tmp_path, server, processes, stop_signal, to):
     app = sqlite_app
     client = app.test_client()
     headers = api_token(client, "cashier")
@@ -78,7 +86,15 @@ def test_stop_during_a_burst_of_sales(sqlite_app, tmp_path, server, processes, s
         t.start()
     go.set()
     assert enough.wait(60), f"the tills sold {len(answered)} meals in 60 s: {errors[:3]}"
-    served.proc.send_signal(stop_signal)
+    if to == "first":
+        served.proc.send_signal(stop_signal)
+    else:
+        for _ in range(GROUP_SIGNALS):
+            try:
+                os.killpg(served.proc.pid, stop_signal)
+            except ProcessLookupError:
+                break  # every process has already gone
+            time.sleep(GROUP_GAP_S)
     try:
         rc = served.proc.wait(30)
         stderr = served.proc.stderr.read().decode("utf-8", "replace")

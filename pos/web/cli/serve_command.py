@@ -15,7 +15,7 @@ from pos.db import Database, check_schema_version, driver_words, has_schema, sql
 from pos.store.canteens import sync_canteens
 from pos.web import NO_WRITER_LOCK_ENV, create_app
 from pos.web.lan import base_url_warning, serving_urls
-from pos.web.serving import KEEPALIVE_REQUESTS_ENV, serve_waitress
+from pos.web.serving import KEEPALIVE_REQUESTS_ENV, STOP_SIGNALS, exit_after_stop, granian_server, serve_waitress, stop_once
 from reports.xlsx import remove_stale_folders
 
 
@@ -86,6 +86,7 @@ def register(cli: click.Group) -> None:
             serve_waitress(create_app(), host=host, port=port, threads=threads)
         else:
             _serve_processes(host, port, threads, processes)
+        exit_after_stop(0)
 
 
 def _refuse_unwritable(db: Database) -> None:
@@ -120,12 +121,11 @@ def _serve_granian(host: str, port: int, threads: int, processes: int, keepalive
     """granian: worker processes, each building its own app (:func:`pos.web.serving.granian_app`)
     and so its own database connections, with ``threads`` request threads each.  The
     configuration was checked above, in this process, so a mistake stops here with one line."""
-    from granian import Granian
     from granian.constants import Interfaces
 
     os.environ[KEEPALIVE_REQUESTS_ENV] = str(keepalive_requests)  # read by each worker's app factory
-    Granian("pos.web.serving:granian_app", factory=True, address=host, port=port, interface=Interfaces.WSGI,
-            workers=processes, blocking_threads=threads, websockets=False, log_level="warning").serve()
+    granian_server("pos.web.serving:granian_app", factory=True, address=host, port=port, interface=Interfaces.WSGI,
+                   workers=processes, blocking_threads=threads, websockets=False, log_level="warning").serve()
 
 
 def _serve_processes(host: str, port: int, threads: int, processes: int) -> None:
@@ -160,8 +160,8 @@ def _serve_processes(host: str, port: int, threads: int, processes: int) -> None
             except ProcessLookupError:
                 pass
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, stop_once(stop))
     for child in children:
         try:
             os.waitpid(child, 0)
