@@ -26,6 +26,23 @@ def nocsrf_app(demo_template, tmp_path):
     app.extensions["canteen_db"].dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def nocsrf_app_on_both(request, demo_templates, tmp_path):
+    """The demo app with CSRF checks off, on SQLite and on PostgreSQL (a fresh copy each)."""
+    if request.param == "sqlite":
+        app = app_from_template(Path(demo_templates("sqlite")), tmp_path, WTF_CSRF_ENABLED=False)
+        yield app
+        app.extensions["canteen_db"].dispose()
+        return
+    from support import app_on, pg_clone, pg_drop
+
+    url, name = pg_clone(demo_templates("postgres"))
+    app = app_on(url, tmp_path, WTF_CSRF_ENABLED=False)
+    yield app
+    app.extensions["canteen_db"].dispose()
+    pg_drop(name)
+
+
 @pytest.fixture
 def csrf_app(demo_template, tmp_path):
     """The demo app on SQLite with CSRF protection on, as in production."""

@@ -297,8 +297,8 @@ def test_a_form_keeps_text_as_nfc(nocsrf_app):
     ("/api/v1/diners", "registrar"),
     ("/api/v1/day-close", "supervisor"),
 ])
-def test_json_nested_a_thousand_deep_is_refused_without_a_traceback(nocsrf_app, caplog, url, role):
-    client = nocsrf_app.test_client()
+def test_json_nested_a_thousand_deep_is_refused_without_a_traceback(nocsrf_app_on_both, caplog, url, role):
+    client = nocsrf_app_on_both.test_client()
     headers = api_token(client, role) if role else {}
     caplog.set_level(logging.INFO)
     for body in ("[" * 1000 + "]" * 1000, '{"lines":' * 1000 + "1" + "}" * 1000, "[" * 990):
@@ -339,19 +339,20 @@ def test_a_body_over_the_size_limit_is_413(nocsrf_app):
     "/api/v1/tickets/sheet.pdf?business_date=9999-12-31",
     "/reports/claims/new?month=9999-12",
 ])
-def test_far_months_and_dates_are_refused_on_pages_downloads_and_the_api(nocsrf_app, url):
-    client = signed_in(nocsrf_app, "admin")
+def test_far_months_and_dates_are_refused_on_pages_downloads_and_the_api(nocsrf_app_on_both, url):
+    client = signed_in(nocsrf_app_on_both, "admin")
     r = client.get(url)
     assert 400 <= r.status_code < 500, (url, r.status_code, r.get_data(as_text=True)[:300])
     page = r.get_data(as_text=True)
     assert re.search(r"(日期|月份)须在 2000-01(-01)? 至 \d{4}-\d{2}(-\d{2})? 之间", page) or "must be between" in page
 
 
-def test_far_dates_are_refused_when_closing_a_day_or_making_tickets(nocsrf_app):
-    client = nocsrf_app.test_client()
+def test_far_dates_are_refused_when_closing_a_day_or_making_tickets(nocsrf_app_on_both):
+    app = nocsrf_app_on_both
+    client = app.test_client()
     supervisor, registrar = api_token(client, "supervisor"), api_token(client, "registrar")
-    pages = signed_in(nocsrf_app, "supervisor")
-    before = row_counts(nocsrf_app)
+    pages = signed_in(app, "supervisor")
+    before = row_counts(app)
     for day in ("0001-01-01", "1999-12-31", "9999-12-31"):
         r = client.post("/api/v1/day-close", json={"business_date": day}, headers=supervisor)
         assert r.status_code == 422 and r.get_json()["error"]["code"] == "date_out_of_range", r.get_json()
@@ -360,7 +361,7 @@ def test_far_dates_are_refused_when_closing_a_day_or_making_tickets(nocsrf_app):
         assert r.status_code == 422 and "business_date: must be between" in r.get_json()["error"]["message_en"]
         r = pages.post("/reports/day-close", data={"business_date": day})
         assert r.status_code == 422 and "日期须在 2000-01-01 至" in r.get_data(as_text=True)
-    assert row_counts(nocsrf_app) == before
+    assert row_counts(app) == before
     # The range's own ends are business dates like any other.
     r = client.get("/api/v1/claims?month=2000-01", headers=api_token(client, "accountant"))
     assert r.status_code == 200, r.get_json()
