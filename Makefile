@@ -51,7 +51,7 @@ test: $(VENV)/.test-stamp system-deps node_modules/.axe-stamp
 
 FUZZ_EXAMPLES ?= 200
 fuzz: $(VENV)/.test-stamp
-	CANTEEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/security/test_fuzz.py
+	CANTEEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s tests/security/test_fuzz.py
 
 bench: $(VENV)/.test-stamp
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -1,6 +1,6 @@
 """CPU per sale inside the app, without HTTP: where the till server's time goes.
 
-    .venv/bin/python bench/bench_sale_cpu.py [--sales 1000]
+    .venv/bin/python bench/bench_sale_cpu.py [--sales 1000] [--profile 25]
 
 Builds the same database as bench_sales_http.py (demo canteen, one registered senior per
 sale), signs in the demo cashier, opens a shift, and records sales one after another by
@@ -8,11 +8,14 @@ calling the Flask app's WSGI entry directly (the full request path: sign-in chec
 validation, the recorder's write transaction, response; no socket, no server).  Prints
 the CPU per sale, the part of it spent in the write transaction (which holds the SQLite
 writer, and so caps throughput however many processes serve), and the sequential
-ceilings those imply.  Run it before and after a change to the sale path.
+ceilings those imply.  Run it before and after a change to the sale path.  With
+``--profile N`` the measured sales also run under cProfile, and the N functions with the
+most time of their own are printed (the CPU figures then include the profiler's cost).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import io
 import json
 import sys
@@ -29,6 +32,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sales", type=int, default=1000)
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="profile the measured sales and print the N functions with the most own time")
     args = ap.parse_args()
     import bench_sales_http
 
@@ -78,10 +83,21 @@ def main() -> None:
         for number in numbers[:warmup]:
             sell(number)
         held[0] = 0.0
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for number in numbers[warmup:]:
             sell(number)
         cpu = (time.process_time() - cpu0) / args.sales
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats(os.environ.get("CANTEEN_PROFILE_SORT", "tottime")).print_stats(args.profile)
         wall = (time.perf_counter() - wall0) / args.sales
         writer = held[0] / args.sales
         app.extensions["canteen_db"].dispose()
