@@ -29,7 +29,7 @@ def check_password_strength(password: str) -> None:
 def check_pin_shape(pin: str) -> None:
     """Refuse (``invalid_pin``) a void-approval PIN that is not 4-8 digits."""
     if not (pin.isascii() and pin.isdigit() and MIN_PIN <= len(pin) <= MAX_PIN):
-        raise Refusal("invalid_pin", f"主管 PIN 须为 {MIN_PIN}–{MAX_PIN} 位数字",
+        raise Refusal("invalid_pin", f"主管授权码须为 {MIN_PIN}–{MAX_PIN} 位数字",
                       f"the void-approval PIN must be {MIN_PIN}-{MAX_PIN} digits")
 
 
@@ -132,7 +132,7 @@ def check_pin(*, session: Session, supervisor_username: str, pin: str, address: 
     name = (supervisor_username or "").strip()
     if failures_within(session=session, kind="pin", username=name, address=address,
                        minutes=window_minutes) >= max_failures:
-        raise Refusal("too_many_pin_attempts", f"PIN 错误次数过多，请 {window_minutes} 分钟后再试",
+        raise Refusal("too_many_pin_attempts", f"授权码错误次数过多，请 {window_minutes} 分钟后再试",
                       f"too many wrong PINs; try again in {window_minutes} minutes")
     user = session.exec(select(StaffUser).where(StaffUser.username == name)).first()
     ok = (_check_secret(user.pin_hash if user else None, pin or "")
@@ -276,7 +276,7 @@ def change_own_pin(*, session: Session, user_id: str, password: str, new_pin: st
     ``invalid_pin`` for anything but 4-8 digits."""
     user = _user(session, user_id)
     if user.role not in SUPERVISE:
-        raise Refusal("pin_not_for_role", "只有主管和管理员可以设置主管 PIN",
+        raise Refusal("pin_not_for_role", "只有主管和管理员可以设置主管授权码",
                       "only supervisors and admins have a void-approval PIN")
     if not password:
         raise Refusal("password_required", "请输入当前密码", "enter your current password")

@@ -73,7 +73,7 @@ def pin():
     new = request.form.get("pin", "").strip()
     try:
         _same_twice(new, request.form.get("pin_again", "").strip(),
-                    "两次输入的 PIN 不一致", "the two PINs differ")
+                    "两次输入的授权码不一致", "the two PINs differ")
         with db().transaction() as s:
             user = staff_store.change_own_pin(
                 session=s, user_id=current_user.id, password=request.form.get("password", ""), new_pin=new,
@@ -86,7 +86,7 @@ def pin():
             raise staff_store.wrong_password()
     except Refusal as e:
         return _page(pin_error=e)
-    flash(_("主管 PIN 已修改。"), "notice")
+    flash(_("主管授权码已修改。"), "notice")
     return redirect(url_for("account.password"))
 
 

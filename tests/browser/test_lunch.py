@@ -162,7 +162,7 @@ def test_a_lunch_at_the_till(served, chromium):
         for key in "0000":
             page.click(f'[data-keypad="pin"] [data-key="{key}"]')
         page.click("#confirm-void")
-        expect(page.locator("#void-message")).to_contain_text("PIN")
+        expect(page.locator("#void-message")).to_contain_text("授权码不正确")
         for key in "1234":
             page.click(f'[data-keypad="pin"] [data-key="{key}"]')
         shot(page, "void-with-pin")

@@ -69,7 +69,7 @@ def test_find_by_receipt_and_book_with_a_pin(page_app):
     form = {"sale_id": sale["id"], "reason": "多收了一份汤", "reversed_subsidy": "0", "refund": "2.00",
             "supervisor": "admin", "pin": "0000"}
     wrong = c.post("/reports/corrections", data=form)
-    assert wrong.status_code == 403 and "主管 PIN 不正确" in wrong.get_data(as_text=True)
+    assert wrong.status_code == 403 and "主管授权码不正确" in wrong.get_data(as_text=True)
     assert "多收了一份汤" in wrong.get_data(as_text=True)  # what was typed is kept
     bad = c.post("/reports/corrections", data={**form, "refund": "2.005", "pin": "9999"})
     assert bad.status_code == 422 and "最多两位小数" in bad.get_data(as_text=True)

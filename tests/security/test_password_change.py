@@ -215,7 +215,7 @@ def test_a_supervisor_changes_their_pin_and_only_the_new_one_approves_a_void(web
     r = supervisor.post("/account/pin", data={"password": "supervisor" + DEMO_PASSWORD_SUFFIX, "pin": "5678",
                                               "pin_again": "5678"})
     assert r.status_code == 302
-    assert "主管 PIN 已修改" in supervisor.get("/account/password").get_data(as_text=True)
+    assert "主管授权码已修改" in supervisor.get("/account/password").get_data(as_text=True)
 
     client = web.test_client()
     sale_id = _sale_to_void(client)
@@ -235,7 +235,7 @@ def test_a_supervisor_changes_their_pin_and_only_the_new_one_approves_a_void(web
     ({"password": "supervisor" + DEMO_PASSWORD_SUFFIX, "pin": "123456789", "pin_again": "123456789"}, 422, "4–8 位数字"),
     ({"password": "supervisor" + DEMO_PASSWORD_SUFFIX, "pin": "12a4", "pin_again": "12a4"}, 422, "4–8 位数字"),
     ({"password": "supervisor" + DEMO_PASSWORD_SUFFIX, "pin": "١٢٣٤", "pin_again": "١٢٣٤"}, 422, "4–8 位数字"),
-    ({"password": "supervisor" + DEMO_PASSWORD_SUFFIX, "pin": "5678", "pin_again": "5679"}, 422, "两次输入的 PIN 不一致"),
+    ({"password": "supervisor" + DEMO_PASSWORD_SUFFIX, "pin": "5678", "pin_again": "5679"}, 422, "两次输入的授权码不一致"),
     ({"password": "", "pin": "5678", "pin_again": "5678"}, 422, "请输入当前密码"),
 ])
 def test_a_pin_change_is_refused_with_the_reason(nocsrf_app, form, status, words):
@@ -419,9 +419,9 @@ def test_the_account_page_speaks_one_language_at_a_time(nocsrf_app):
     zh = _shown(supervisor.post("/account/pin", data={"password": "x", "pin": "56", "pin_again": "56"})
                 .get_data(as_text=True))
     # "English" is the language switch, written for its reader; "PIN" is the till's own word
-    # for the supervisor's code (主管 PIN), the same on every page.
+    # for the supervisor's code (主管授权码), the same on every page.
     assert re.findall(r"[A-Za-z]{3,}", zh.replace("English", "").replace("PIN", "")) == [], zh
-    assert "主管 PIN" in zh and "修改密码" in zh
+    assert "主管授权码" in zh and "修改密码" in zh
     supervisor.set_cookie("lang", "en")
     en = _shown(supervisor.get("/account/password").get_data(as_text=True))
     name = _user(nocsrf_app, "supervisor").display_name

@@ -111,7 +111,7 @@ def approving(body, canteen_id: str):
     """The second person approving a correction, by their username and PIN (the caller's
     own token never approves what the caller books)."""
     if body.pin is None:
-        raise Refusal("pin_required", "更正需要另一位主管（或管理员）输入 PIN 批准",
+        raise Refusal("pin_required", "更正需要另一位主管（或管理员）输入授权码批准",
                       "a correction needs a second supervisor's (or an admin's) PIN")
     if body.supervisor is None:
         raise Refusal("supervisor_required", "请填写批准更正的主管", "name the approving supervisor")

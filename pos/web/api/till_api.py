@@ -288,7 +288,7 @@ def _approver(body: VoidIn, canteen_id: str):
     if body.pin is None:
         if g.get("auth_via_token") and current_user.role in SUPERVISE:
             return current_user
-        raise Refusal("pin_required", "作废需要主管输入 PIN 批准", "a void needs a supervisor's PIN")
+        raise Refusal("pin_required", "作废需要主管输入授权码批准", "a void needs a supervisor's PIN")
     if body.supervisor is None:
         raise Refusal("supervisor_required", "请选择批准作废的主管", "name the approving supervisor")
     with db().transaction() as s:
@@ -297,7 +297,7 @@ def _approver(body: VoidIn, canteen_id: str):
                                          address=client_address(), max_failures=security.pin_max_failures,
                                          window_minutes=security.pin_window_minutes)
     if approver is None:
-        raise Refusal("bad_pin", "主管 PIN 不正确", "wrong supervisor PIN")
+        raise Refusal("bad_pin", "主管授权码不正确", "wrong supervisor PIN")
     if approver.canteen_id not in (None, canteen_id):
         raise Refusal("approver_other_canteen", "只能由本食堂的主管批准", "the supervisor must work at this canteen")
     return approver

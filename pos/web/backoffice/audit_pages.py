@@ -70,7 +70,7 @@ ACTION_NAMES: dict[str, str] = {
     "staff_disabled": "员工账号已停用",
     "staff_password_change_required": "员工改密码要求已更改",
     "password_changed": "已修改自己的密码",
-    "pin_changed": "已修改主管 PIN",
+    "pin_changed": "已修改主管授权码",
     "demo_loaded": "演示数据已载入",
     "demo_history_loaded": "演示历史已载入",
     "neighbourhood_report_updated": "居民反映已处理",

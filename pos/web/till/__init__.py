@@ -69,7 +69,7 @@ SCRIPT_STRINGS = {
     "cleared": "已清除",
     "unknown_error": "出错了，请重试",
     "sales_empty": "今天还没有销售",
-    "pin_required": "请输入主管 PIN",
+    "pin_required": "请输入主管授权码",
     "reason_required": "请选择或填写作废原因",
     # The connection (pos/web/static/till-shell.js): what the cashier sees when a request fails.
     "online": "在线",
