@@ -13,7 +13,8 @@ from support import ROOT, api_token, cash_sale_body
 STATIC = ROOT / "pos" / "web" / "static"
 
 
-@pytest.mark.parametrize("name", ["till.js", "till.css", "app.css", "backoffice.css"])
+@pytest.mark.parametrize("name", ["till.js", "till-cart.js", "till-pay.js", "till-void.js", "till-shift.js",
+                                  "till.css", "app.css", "backoffice.css"])
 def test_a_static_text_file_comes_gzip_compressed_and_unpacks_to_the_file(sqlite_app, name):
     original = (STATIC / name).read_bytes()
     r = sqlite_app.test_client().get(f"/static/{name}", headers={"Accept-Encoding": "gzip"})

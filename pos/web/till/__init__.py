@@ -165,7 +165,8 @@ def receipt(sale_id: str):
 #: The files the till page loads, which its service worker keeps for a reload with the network
 #: gone (tests/till/test_till_shell.py checks that every /static/ file the page links is here).
 SHELL_FILES = ("app.css", "till.css", "favicon.svg", "money.js", "display.js", "till-shell.js", "decide.js",
-               "resident_id.js", "rules_words.json", "till-queue.js", "till-offline.js", "till.js",
+               "resident_id.js", "rules_words.json", "till-queue.js", "till-offline.js", "till-cart.js",
+               "till-pay.js", "till-void.js", "till-shift.js", "till.js",
                "till.webmanifest", "till-icon.svg", "till-icon-192.png", "till-icon-512.png")
 
 
