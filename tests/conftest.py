@@ -2,7 +2,6 @@
 and on PostgreSQL (see tests/support.py for how the PostgreSQL database is made)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -13,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 hypothesis_settings.register_profile("canteen", deadline=None)
 hypothesis_settings.load_profile("canteen")
 
-from support import _pg_state, app_on, build_app, copy_sqlite, pg_clone, pg_drop, pg_finish, pg_url_or_skip, stop_served
+from support import _pg_state, build_app, demo_app, pg_finish, pg_url_or_skip, stop_served
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -81,28 +80,14 @@ def demo_templates(tmp_path_factory):
 @pytest.fixture(params=["sqlite", "postgres"])
 def app(request, tmp_path, demo_templates):
     """The app with the demo canteen loaded, on SQLite and on PostgreSQL (a fresh copy)."""
-    if request.param == "sqlite":
-        target = tmp_path / "canteen.db"
-        copy_sqlite(Path(demo_templates("sqlite")), target)
-        app = app_on(f"sqlite:///{target}", tmp_path)
+    with demo_app(request.param, demo_templates, tmp_path) as app:
         yield app
-        app.extensions["canteen_db"].dispose()
-        return
-    template = demo_templates("postgres")
-    url, name = pg_clone(template)
-    app = app_on(url, tmp_path)
-    yield app
-    app.extensions["canteen_db"].dispose()
-    pg_drop(name)
 
 
 @pytest.fixture
 def sqlite_app(tmp_path, demo_templates):
-    target = tmp_path / "canteen.db"
-    copy_sqlite(Path(demo_templates("sqlite")), target)
-    app = app_on(f"sqlite:///{target}", tmp_path)
-    yield app
-    app.extensions["canteen_db"].dispose()
+    with demo_app("sqlite", demo_templates, tmp_path) as app:
+        yield app
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import shutil
 import signal
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -159,6 +160,27 @@ def app_on(db_url: str, tmp_path: Path, **config):
     from pos import create_app
 
     return create_app({"CANTEEN": make_settings(db_url, tmp_path), "TESTING": True, **config})
+
+
+@contextmanager
+def demo_app(engine: str, demo_templates, tmp_path: Path, **config):
+    """The app on a fresh copy of the demo canteen on ``engine`` ("sqlite" or "postgres";
+    ``demo_templates`` is the session fixture of tests/conftest.py), its connections closed
+    and its PostgreSQL copy dropped afterwards."""
+    name = None
+    if engine == "sqlite":
+        target = tmp_path / "canteen.db"
+        copy_sqlite(Path(demo_templates("sqlite")), target)
+        app = app_on(f"sqlite:///{target}", tmp_path, **config)
+    else:
+        url, name = pg_clone(demo_templates("postgres"))
+        app = app_on(url, tmp_path, **config)
+    try:
+        yield app
+    finally:
+        app.extensions["canteen_db"].dispose()
+        if name is not None:
+            pg_drop(name)
 
 
 def _pg_admin(sql: str) -> None:

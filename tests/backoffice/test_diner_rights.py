@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import subprocess
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -26,7 +25,7 @@ from pos.web.cli import cli
 from pos.web.cli.ledger_commands import verify_all
 from reports.claim_document import claim_lines
 from reports.queries import pseudonym
-from support import api_token, app_on, browser_login, copy_sqlite, need_tool, pg_clone, pg_drop
+from support import api_token, browser_login, demo_app, need_tool
 
 OCTOBER = (date(2026, 10, 12), date(2026, 10, 13))
 
@@ -34,18 +33,8 @@ OCTOBER = (date(2026, 10, 12), date(2026, 10, 13))
 @pytest.fixture(params=["sqlite", "postgres"])
 def rights_app(request, tmp_path, demo_templates):
     """The demo canteen (a fresh copy) with form CSRF checks off, on each engine."""
-    if request.param == "sqlite":
-        target = tmp_path / "canteen.db"
-        copy_sqlite(Path(demo_templates("sqlite")), target)
-        app = app_on(f"sqlite:///{target}", tmp_path, WTF_CSRF_ENABLED=False)
+    with demo_app(request.param, demo_templates, tmp_path, WTF_CSRF_ENABLED=False) as app:
         yield app
-        app.extensions["canteen_db"].dispose()
-        return
-    url, name = pg_clone(demo_templates("postgres"))
-    app = app_on(url, tmp_path, WTF_CSRF_ENABLED=False)
-    yield app
-    app.extensions["canteen_db"].dispose()
-    pg_drop(name)
 
 
 def _db(app):

@@ -14,6 +14,7 @@ import re
 import pytest
 
 from browser.axe import axe_source, blocking_violations
+from browser.demo_vouchers import voucher_url
 from support import api_token, artifact_dir
 
 pytestmark = pytest.mark.browser
@@ -37,32 +38,6 @@ class Audit:
     def report(self) -> str:
         return "\n".join(f"{state}:\n  " + "\n  ".join(problems)
                          for state, problems in self.found.items() if problems)
-
-
-def _senior_voucher(app) -> str:
-    """The voucher URL of a demo resident aged 60-79 who is no worker (issued if need be)."""
-    from sqlmodel import select
-
-    from pos.clock import business_date
-    from pos.models import Diner, StaffUser
-    from pos.store import vouchers
-    from subsidies.age import age_on
-
-    settings = app.config["CANTEEN"]
-    today = business_date(settings.default_canteen.timezone)
-    with app.extensions["canteen_db"].transaction() as s:
-        for diner in s.exec(select(Diner).order_by(Diner.name)):
-            if diner.suspended or not diner.resident or diner.worker_category is not None:
-                continue
-            if not 60 <= age_on(diner.birth_date, today) < 80:
-                continue
-            active = vouchers.active_voucher(session=s, diner_id=diner.id)
-            if active is not None and active.valid_until >= today:
-                return vouchers.issued(settings, active).url
-            staff = s.exec(select(StaffUser.id).where(StaffUser.username == "registrar")).one()
-            return vouchers.issue_voucher(session=s, settings=settings, diner_id=diner.id, staff_id=staff,
-                                          today=today).url
-    raise LookupError("no suitable demo diner")
 
 
 def _ticket_path(app) -> str:
@@ -97,7 +72,7 @@ def test_every_state_of_the_till_passes_axe(served, chromium):
 
     axe_source()  # skips (fails on CI) before any browser starts when axe-core is not installed
     app, url = served
-    senior_voucher = _senior_voucher(app)
+    senior_voucher = voucher_url(app, senior=True)
     audit = Audit()
 
     with sync_playwright() as p:
@@ -194,7 +169,7 @@ def test_the_pages_diners_open_on_their_phones_pass_axe(served, chromium):
 
     axe_source()
     app, url = served
-    voucher = _senior_voucher(app).split("/v/", 1)[1]
+    voucher = voucher_url(app, senior=True).split("/v/", 1)[1]
     ticket = _ticket_path(app)
     canteen_code = app.config["CANTEEN"].default_canteen.code
     audit = Audit()

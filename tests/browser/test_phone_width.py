@@ -14,6 +14,7 @@ import re
 
 import pytest
 
+from browser.demo_vouchers import voucher_url
 from support import artifact_dir
 
 pytestmark = pytest.mark.browser
@@ -60,32 +61,6 @@ def _problems(page, where: str) -> list[str]:
     if small:
         found.append(f"{where}: header targets under 24 px: {', '.join(small)}")
     return found
-
-
-def _senior_voucher(app) -> str:
-    """The voucher URL of a demo resident aged 60-79 who is no worker (issued if need be)."""
-    from sqlmodel import select
-
-    from pos.clock import business_date
-    from pos.models import Diner, StaffUser
-    from pos.store import vouchers
-    from subsidies.age import age_on
-
-    settings = app.config["CANTEEN"]
-    today = business_date(settings.default_canteen.timezone)
-    with app.extensions["canteen_db"].transaction() as s:
-        for diner in s.exec(select(Diner).order_by(Diner.name)):
-            if diner.suspended or not diner.resident or diner.worker_category is not None:
-                continue
-            if not 60 <= age_on(diner.birth_date, today) < 80:
-                continue
-            active = vouchers.active_voucher(session=s, diner_id=diner.id)
-            if active is not None and active.valid_until >= today:
-                return vouchers.issued(settings, active).url
-            staff = s.exec(select(StaffUser.id).where(StaffUser.username == "registrar")).one()
-            return vouchers.issue_voucher(session=s, settings=settings, diner_id=diner.id, staff_id=staff,
-                                          today=today).url
-    raise LookupError("no suitable demo diner")
 
 
 def test_back_office_report_and_account_pages_fit_a_phone(served, chromium):
@@ -135,7 +110,7 @@ def test_a_whole_sale_at_the_till_on_a_phone(served, chromium):
     from playwright.sync_api import expect, sync_playwright
 
     app, url = served
-    voucher = _senior_voucher(app)
+    voucher = voucher_url(app, senior=True)
     shots = artifact_dir("phone-width")
     for old in shots.glob("till-*.png"):
         old.unlink()

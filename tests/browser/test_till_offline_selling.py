@@ -13,7 +13,7 @@ import json
 import pytest
 from sqlalchemy import text
 
-from browser.test_lunch import _voucher_url
+from browser.demo_vouchers import voucher_url
 from support import artifact_dir
 
 pytestmark = pytest.mark.browser
@@ -109,7 +109,7 @@ def test_a_registered_till_sells_offline_and_syncs_each_sale_once(served, chromi
     from playwright.sync_api import expect, sync_playwright
 
     app, url = served
-    senior, worker = _voucher_url(app, senior=True), _voucher_url(app, senior=False)
+    senior, worker = voucher_url(app, senior=True), voucher_url(app, senior=False)
     forged = senior[:-3] + ("AAA" if not senior.endswith("AAA") else "BBB")
     shots = artifact_dir("browser")
     with sync_playwright() as p:

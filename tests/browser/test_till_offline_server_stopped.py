@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser.test_lunch import _voucher_url
+from browser.demo_vouchers import voucher_url
 from browser.test_till_offline_selling import SET_MEAL, TABLET, _offline_sales, _register_the_tablet, _rows, _sell, \
     _sign_in, _synced
 from browser.test_till_offline_shell import till_server  # noqa: F401  (the fixture: a server that restarts)
@@ -20,7 +20,7 @@ def test_with_the_server_stopped_the_till_sells_from_the_kit_and_syncs_each_sale
     from playwright.sync_api import expect, sync_playwright
 
     app, server = till_server
-    senior, worker = _voucher_url(app, senior=True), _voucher_url(app, senior=False)
+    senior, worker = voucher_url(app, senior=True), voucher_url(app, senior=False)
     with sync_playwright() as p:
         browser = chromium(p)
         context = browser.new_context(viewport=TABLET, locale="zh-CN")

@@ -11,7 +11,7 @@ import socket
 import pytest
 from sqlalchemy import text
 
-from browser.test_lunch import _voucher_url
+from browser.demo_vouchers import voucher_url
 from support import artifact_dir, build_app
 
 pytestmark = pytest.mark.browser
@@ -161,7 +161,7 @@ def test_with_the_network_gone_a_reload_keeps_the_till_the_order_and_the_diner(t
     from playwright.sync_api import sync_playwright
 
     app, server = till_server
-    voucher = _voucher_url(app, senior=True)
+    voucher = voucher_url(app, senior=True)
     shots = artifact_dir("browser")
     with sync_playwright() as p:
         browser = chromium(p)
@@ -181,7 +181,7 @@ def test_with_the_server_stopped_the_till_comes_back_and_sells_when_it_returns(t
     from playwright.sync_api import sync_playwright
 
     app, server = till_server
-    voucher = _voucher_url(app, senior=True)
+    voucher = voucher_url(app, senior=True)
     shots = artifact_dir("browser")
     with sync_playwright() as p:
         browser = chromium(p)

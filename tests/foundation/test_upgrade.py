@@ -10,10 +10,10 @@ one line, exit status 1, no traceback.
 The version-1 database is made from tests/foundation/schema_v1.sql (the first release's
 schema.sql, verbatim) and filled with the demo canteen's rows: staff, menus, diners,
 vouchers, a week of shifts, sales with lines and grants, voids, day closes and the audit
-log.  They are copied table by table from a database this code built, leaving out the one
-table the first release did not have (sale_decisions).  That is what the first release
-wrote: the two schemas differ only by that table, and its rows are not on the hash chain,
-so the chained rows and the day closes' recorded chain heads are the first release's own.
+log.  They are copied table by table, and column by column, from a database this code
+built, leaving out the tables and columns the first release did not have (sale_decisions
+and every later one); the upgraded ledger must still verify, so the chained rows and the
+day closes' recorded chain heads are what the first release wrote.
 """
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from security.helpers import app_from_template
+from support import demo_app
 
 
 @pytest.fixture(scope="session")
@@ -29,18 +30,8 @@ def nocsrf_app(demo_template, tmp_path):
 @pytest.fixture(params=["sqlite", "postgres"])
 def nocsrf_app_on_both(request, demo_templates, tmp_path):
     """The demo app with CSRF checks off, on SQLite and on PostgreSQL (a fresh copy each)."""
-    if request.param == "sqlite":
-        app = app_from_template(Path(demo_templates("sqlite")), tmp_path, WTF_CSRF_ENABLED=False)
+    with demo_app(request.param, demo_templates, tmp_path, WTF_CSRF_ENABLED=False) as app:
         yield app
-        app.extensions["canteen_db"].dispose()
-        return
-    from support import app_on, pg_clone, pg_drop
-
-    url, name = pg_clone(demo_templates("postgres"))
-    app = app_on(url, tmp_path, WTF_CSRF_ENABLED=False)
-    yield app
-    app.extensions["canteen_db"].dispose()
-    pg_drop(name)
 
 
 @pytest.fixture

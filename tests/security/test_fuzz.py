@@ -15,7 +15,6 @@ import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
@@ -23,7 +22,7 @@ from sqlalchemy import text
 
 from pos.access import ROLES, ROUTE_ROLES, allowed
 from security.helpers import ROLE_USERS, app_from_template
-from support import DEMO_PASSWORD_SUFFIX, app_on, copy_sqlite, pg_clone, pg_drop
+from support import DEMO_PASSWORD_SUFFIX, demo_app
 
 EXAMPLES = int(os.environ.get("CANTEEN_FUZZ_EXAMPLES", "20"))
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
@@ -84,19 +83,9 @@ def role_for(app, method: str, path: str) -> str | None:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def api_fuzz_app(request, tmp_path_factory, demo_templates):
     """The demo app on a fresh copy of the demo database, on each engine."""
-    tmp = tmp_path_factory.mktemp(f"api-fuzz-{request.param}")
-    if request.param == "sqlite":
-        target = tmp / "canteen.db"
-        copy_sqlite(Path(demo_templates("sqlite")), target)
-        app = app_on(f"sqlite:///{target}", tmp, WTF_CSRF_ENABLED=False)
+    with demo_app(request.param, demo_templates, tmp_path_factory.mktemp(f"api-fuzz-{request.param}"),
+                  WTF_CSRF_ENABLED=False) as app:
         yield app
-        app.extensions["canteen_db"].dispose()
-        return
-    url, name = pg_clone(demo_templates("postgres"))
-    app = app_on(url, tmp, WTF_CSRF_ENABLED=False)
-    yield app
-    app.extensions["canteen_db"].dispose()
-    pg_drop(name)
 
 
 def conformance_checks() -> list:
