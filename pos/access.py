@@ -112,6 +112,8 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "api.voucher_cards_pdf": REGISTRY,
     "api.tickets_create": TICKETS,
     "api.tickets_sheet_pdf": TICKETS,
+    "api.menu_items_list": STAFF,  # the menu as data, as the public page shows it (scoped)
+    "api.menu_item_get": STAFF,
     "api.menu_item_create": ADMIN,
     "api.menu_item_update": ADMIN,
     # --- till (issue: till) -------------------------------------------------------

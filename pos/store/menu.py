@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from pos.clock import naive_utc
 from pos.models import MenuItem
 from pos.refusal import Refusal
-from pos.store.dish_labels import check_energy, stored_labels
+from pos.store.dish_labels import check_energy, parse_labels, stored_labels
 from pos.tx import Tx
 
 MAX_PRICE_FEN = 100_000  # ¥1,000 for one dish is a typo, not a price
@@ -22,7 +22,7 @@ EDITABLE = ("name", "name_en", "category", "price_fen", "welfare_meal", "availab
 
 @dataclass(frozen=True)
 class MenuEntry:
-    """A dish as the till offers it."""
+    """A dish as the till offers it, with the cook's labels (in the list's order) and energy."""
 
     id: str
     name: str
@@ -30,13 +30,17 @@ class MenuEntry:
     price_fen: int
     category: str
     welfare_meal: bool
+    labels: tuple[str, ...]
+    energy_kcal: int | None
 
 
 def for_till(tx: Tx, *, canteen_id: str) -> list[MenuEntry]:
     """The canteen's available dishes in menu order (categories in the order of their first dish)."""
-    rows = tx.all("SELECT id, name, name_en, price_fen, category, welfare_meal FROM menu_items "
+    rows = tx.all("SELECT id, name, name_en, price_fen, category, welfare_meal, labels, energy_kcal FROM menu_items "
                   "WHERE canteen_id = :c AND available = :yes ORDER BY sort_order, name", {"c": canteen_id, "yes": True})
-    return [MenuEntry(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+    return [MenuEntry(id=item_id, name=name, name_en=name_en, price_fen=price_fen, category=category,
+                      welfare_meal=bool(welfare_meal), labels=parse_labels(labels), energy_kcal=energy_kcal)
+            for item_id, name, name_en, price_fen, category, welfare_meal, labels, energy_kcal in rows]
 
 
 def items(*, session: Session, canteen_id: str, available_only: bool = False) -> list[MenuItem]:

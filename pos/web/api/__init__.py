@@ -13,4 +13,5 @@ from pos.web.api import rights_api  # noqa: F401  (a diner's export and erasure)
 from pos.web.api import eligibility_api  # noqa: F401  (life events, expiring verifications)
 from pos.web.api import devices_api  # noqa: F401  (till devices and their free-meal leases)
 from pos.web.api import offline_api  # noqa: F401  (the offline kit)
+from pos.web.api import menu_api  # noqa: F401  (dishes, their labels and energy)
 from pos.web.api.blueprint import api  # noqa: F401

@@ -17,6 +17,7 @@ from pos.store.menu import MenuEntry
 from pos.store.pricing import FreeMeals, PricedLine, Quote
 from pos.store.sale_views import SaleView, SubsidyView
 from pos.store.shifts import ShiftState
+from pos.web.api.schemas import EnergyOut, LabelsOut
 from subsidies.engine import Decision
 
 
@@ -39,6 +40,8 @@ class DishOut(Out):
     price_fen: int
     category: str
     welfare_meal: bool
+    labels: LabelsOut
+    energy_kcal: EnergyOut
 
 
 class MenuOut(Out):
@@ -48,7 +51,8 @@ class MenuOut(Out):
 
 def menu_out(canteen: str, dishes: list[MenuEntry]) -> MenuOut:
     return MenuOut(canteen=canteen, items=[DishOut(id=d.id, name=d.name, name_en=d.name_en, price_fen=d.price_fen,
-                                                   category=d.category, welfare_meal=d.welfare_meal) for d in dishes])
+                                                   category=d.category, welfare_meal=d.welfare_meal,
+                                                   labels=list(d.labels), energy_kcal=d.energy_kcal) for d in dishes])
 
 
 class FreeMealsOut(Out):

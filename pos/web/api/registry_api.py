@@ -1,7 +1,7 @@
-"""The registry API: diners, vouchers, free-meal tickets and menu items.
+"""The registry API: diners, vouchers and free-meal tickets (the menu: :mod:`pos.web.api.menu_api`).
 
 Registrars (and admins) register diners and issue or revoke vouchers; registrars,
-supervisors and admins print free-meal tickets; admins edit the menu.  Money is integer
+supervisors and admins print free-meal tickets.  Money is integer
 fen.  A resident ID number is accepted in a request body only, never in a URL, and is
 never returned.
 """
@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from pos.clock import business_date
 from pos.models import Voucher
 from pos.store import diners as dstore
-from pos.store import menu as mstore
 from pos.store import tokens
 from pos.store import vouchers as vstore
 from pos.store.audit import audit
@@ -270,79 +269,3 @@ def tickets_sheet_pdf(query: SheetQuery):
     canteen = canteen_named(query.canteen)
     data = printing.ticket_sheet_pdf(canteen=canteen, day=query.business_date)
     return printing.pdf_response(data, f"tickets-{canteen.code}-{query.business_date.isoformat()}.pdf")
-
-
-# --- menu ---------------------------------------------------------------------------
-
-class MenuItemIn(Strict):
-    name: str = Field(min_length=1, max_length=60)
-    price_fen: int = Field(ge=0, le=mstore.MAX_PRICE_FEN)
-    category: str = Field(min_length=1, max_length=60)
-    welfare_meal: bool = False
-    available: bool = True
-    name_en: str = Field(default="", max_length=80)
-    sort_order: Optional[int] = Field(default=None, ge=-10_000, le=10_000)
-    canteen: Optional[str] = Field(default=None, max_length=40, description="default: your canteen")
-
-
-class MenuItemPatch(Strict):
-    name: Optional[str] = Field(default=None, min_length=1, max_length=60)
-    price_fen: Optional[int] = Field(default=None, ge=0, le=mstore.MAX_PRICE_FEN)
-    category: Optional[str] = Field(default=None, min_length=1, max_length=60)
-    welfare_meal: Optional[bool] = None
-    available: Optional[bool] = None
-    name_en: Optional[str] = Field(default=None, max_length=80)
-    sort_order: Optional[int] = Field(default=None, ge=-10_000, le=10_000)
-
-
-class MenuItemOut(BaseModel):
-    id: str
-    canteen: str
-    name: str
-    name_en: str
-    category: str
-    price_fen: int
-    welfare_meal: bool
-    available: bool
-    sort_order: int
-
-
-class ItemPath(BaseModel):
-    item_id: str = Field(max_length=40)
-
-
-def _item_out(item) -> dict:
-    return {"id": item.id, "canteen": item.canteen_id, "name": item.name, "name_en": item.name_en,
-            "category": item.category, "price_fen": item.price_fen, "welfare_meal": item.welfare_meal,
-            "available": item.available, "sort_order": item.sort_order}
-
-
-@api.post("/menu/items", responses={201: MenuItemOut, **ERRORS})
-def menu_item_create(body: MenuItemIn):
-    """Add a dish (admin).  Prices are integer fen."""
-    canteen = canteen_named(body.canteen).code
-    values = body.model_dump(exclude={"canteen"})
-    with db().transaction() as s:
-        item = mstore.create_item(session=s, canteen_id=canteen, **values)
-        _audit(s, "menu_item_created", target=item.id, canteen_id=canteen,
-               detail={"price_fen": item.price_fen, "welfare_meal": item.welfare_meal})
-        out = _item_out(item)
-    return jsonify(out), 201
-
-
-@api.patch("/menu/items/<item_id>", responses={200: MenuItemOut, **ERRORS})
-def menu_item_update(path: ItemPath, body: MenuItemPatch):
-    """Change a dish (admin).  Past sales keep the name and price they were sold at."""
-    changes = body.model_dump(exclude_unset=True)
-    if any(v is None for v in changes.values()):
-        raise Refusal("invalid_request", "字段不能为 null", "fields cannot be null")
-    with db().transaction() as s:
-        item = mstore.get_item(session=s, item_id=path.item_id)
-        canteen_named(item.canteen_id)
-        item, changed = mstore.update_item(session=s, item_id=path.item_id, changes=changes)
-        if changed:
-            _audit(s, "menu_item_updated", target=item.id, canteen_id=item.canteen_id,
-                   detail={"fields": sorted(changed),
-                           **({"price_fen": changed["price_fen"]} if "price_fen" in changed else {})})
-        out = _item_out(item)
-    return jsonify(out)

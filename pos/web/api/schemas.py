@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import Any, get_args, get_origin
+from typing import Annotated, Any, Literal, Optional, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, ValidatorFunctionWrapHandler, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, ValidatorFunctionWrapHandler,
+                      field_validator)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from pos.store.dish_labels import DISH_LABEL_NAMES, DISH_LABELS, MAX_ENERGY_KCAL
 from pos.web import input_policy
 
 
@@ -18,13 +20,27 @@ def _is_mapping(model: type[BaseModel], field: str) -> bool:
     return get_origin(annotation) is dict or any(get_origin(a) is dict for a in get_args(annotation))
 
 
+def _policed_items(items: list, kind: str) -> list:
+    """A list's strings cleaned by the input policy; a refused one is named by its place in
+    the list (``labels.0``), as an item of a list of objects is."""
+    cleaned, refused = [], []
+    for place, item in enumerate(items):
+        try:
+            cleaned.append(input_policy.clean(item, kind) if isinstance(item, str) else item)
+        except input_policy.TextProblem as e:
+            refused.append(InitErrorDetails(type=PydanticCustomError(e.code, e.en), loc=(place,), input=item))
+    if refused:
+        raise ValidationError.from_exception_data("items", refused)
+    return cleaned
+
+
 def _policed_text(value: Any, kind: str, mapping: bool) -> Any:
     """A field's raw value with its text cleaned by the input policy: a string, the strings
     of a list, the keys and values of a mapping field."""
     if isinstance(value, str):
         return input_policy.clean(value, kind)
     if isinstance(value, list):
-        return [input_policy.clean(v, kind) if isinstance(v, str) else v for v in value]
+        return _policed_items(value, kind)
     if mapping and isinstance(value, dict):
         return {input_policy.clean(k, input_policy.LINE) if isinstance(k, str) else k:
                 input_policy.clean(v, kind) if isinstance(v, str) else v for k, v in value.items()}
@@ -92,3 +108,19 @@ class Parameters(Policed):
             cached = super().model_json_schema()
             setattr(cls, "_plain_json_schema", cached)
         return cached
+
+
+# -- a dish's labels and energy, as every menu answer and request describes them ----------------
+
+#: The label codes a dish may carry, in the order they are stored and answered, with their words.
+LABEL_CODES = ", ".join(f"{code} ({names.zh} / {names.en})" for code, names in DISH_LABEL_NAMES.items())
+LabelsOut = Annotated[list[Literal[DISH_LABELS]], Field(  # type: ignore[valid-type]
+    description=f"the cook's labels of the dish: codes, once each, in the order of the list {LABEL_CODES}")]
+EnergyOut = Annotated[Optional[int], Field(
+    description=f"approximate energy of one serving, whole kcal (0 to {MAX_ENERGY_KCAL}); null when not known")]
+#: A label code in a request: the list's codes are documented; any other is refused by the
+#: store's check (invalid_labels, naming it), as on the back-office page.
+LabelCodeIn = Annotated[str, Field(max_length=40, json_schema_extra={"enum": list(DISH_LABELS)})]
+LABELS_IN = (f"the dish's labels: codes from the list {LABEL_CODES}; stored once each in the list's order, "
+             "an empty list clears them; a code not on the list is refused (422 invalid_labels, naming it)")
+ENERGY_IN = f"approximate energy of one serving in whole kcal, 0 to {MAX_ENERGY_KCAL}; null: not known"
