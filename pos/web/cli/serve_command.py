@@ -83,7 +83,9 @@ def register(cli: click.Group) -> None:
         if server == "granian":
             _serve_granian(host, port, threads, processes, keepalive_requests if processes > 1 else 0)
         elif processes == 1:
-            serve_waitress(create_app(), host=host, port=port, threads=threads)
+            app = create_app()
+            serve_waitress(app, host=host, port=port, threads=threads)
+            app.extensions["canteen_db"].dispose()  # closed before the exit below skips Python's own clean-up
         else:
             _serve_processes(host, port, threads, processes)
         exit_after_stop(0)
