@@ -56,6 +56,10 @@ class EndKeepAlive:
 
 #: The signals that stop a server: SIGTERM (systemd, Docker, `kill`) and SIGINT (Ctrl-C).
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+#: How long a stopping server answers what is in flight before its processes end all the
+#: same.  A sale recorded and not yet answered then is answered to the till's retry, which
+#: carries the same Idempotency-Key; a stop never waits on a till that has gone quiet.
+DRAIN_SECONDS = 10
 
 
 class StopFlag:
@@ -124,7 +128,9 @@ def stop_granian_once() -> StopFlag:
 
 def granian_server(*args: Any, **kwargs: Any) -> Any:
     """granian's server for `canteen serve`, its main process's stop handler run once
-    (:func:`stop_once`): the handler granian gives it sets a :class:`threading.Event`."""
+    (:func:`stop_once`): the handler granian gives it sets a :class:`threading.Event`.  A
+    worker still answering :data:`DRAIN_SECONDS` after the stop began is ended (granian
+    would wait for it for as long as one of its connections stays open)."""
     from granian import Granian
 
     class Server(Granian):
@@ -133,7 +139,7 @@ def granian_server(*args: Any, **kwargs: Any) -> Any:
                 return  # a stop is under way: the signal repeats it
             super().signal_handler_interrupt(*a, **kw)
 
-    return Server(*args, **kwargs)
+    return Server(*args, workers_kill_timeout=DRAIN_SECONDS, **kwargs)
 
 
 def exit_after_stop(status: int = 0) -> NoReturn:
@@ -212,7 +218,7 @@ def _relay_to_main_thread(stopping: StopFlag) -> None:
 
 
 def serve_waitress(app: Callable, *, threads: int, host: str | None = None, port: int | None = None,
-                   sockets: list[socket.socket] | None = None, drain_seconds: float = 10.0) -> None:
+                   sockets: list[socket.socket] | None = None, drain_seconds: float = DRAIN_SECONDS) -> None:
     """waitress until SIGTERM or SIGINT, then a quiet stop: the listening socket closes, every
     request already received is answered and its answer sent (for at most ``drain_seconds``),
     idle keep-alive connections close, and the function returns.

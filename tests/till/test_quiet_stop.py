@@ -144,3 +144,35 @@ def test_a_second_server_on_a_busy_port_stops_with_one_line(sqlite_app, tmp_path
         assert first.proc.poll() is None  # the first one goes on serving
     finally:
         first.stop()
+
+
+@pytest.mark.parametrize("server", ["granian", "waitress"])
+def test_a_till_gone_quiet_in_the_middle_of_a_request_does_not_hold_the_stop(sqlite_app, tmp_path, server):
+    """Tills whose Wi-Fi dropped half-way through sending a sale keep their connections open
+    with half a request: the stop answers what it can for at most DRAIN_SECONDS, then every
+    process ends with status 0 (granian alone would wait for those connections for ever)."""
+    import socket
+
+    from pos.web.serving import DRAIN_SECONDS
+
+    served = ServedProcesses(sqlite_app.config["CANTEEN"].database_url, tmp_path, processes=2, server=server)
+    quiet = []
+    try:
+        for _ in range(4):
+            conn = socket.create_connection(("127.0.0.1", served.port))
+            conn.sendall(b"POST /api/v1/sales HTTP/1.1\r\nHost: till\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 200\r\n\r\n{\"lines\": [")
+            quiet.append(conn)
+        time.sleep(0.5)  # the server has read what was sent
+        began = time.monotonic()
+        served.proc.send_signal(signal.SIGTERM)
+        rc = served.proc.wait(DRAIN_SECONDS + 20)
+        took = time.monotonic() - began
+        stderr = served.proc.stderr.read().decode("utf-8", "replace")
+    finally:
+        served.stop()
+        for conn in quiet:
+            conn.close()
+    assert rc == 0, stderr[-2000:]
+    assert took < DRAIN_SECONDS + 5, f"the stop took {took:.1f} s"
+    assert "Traceback" not in stderr, stderr[-2000:]
