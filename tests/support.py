@@ -50,6 +50,31 @@ def artifact_dir(name: str) -> Path:
 _pg_state: dict = {}
 
 
+def wait_in_page(page, function: str, *, timeout_s: float = 10.0) -> None:
+    """Poll ``function`` (the source of a JavaScript function; it may return a promise) in
+    ``page`` until it returns something truthy; fails after ``timeout_s``.
+
+    ``page.evaluate`` runs through DevTools, which the pages' Content-Security-Policy (no
+    eval) lets through; Playwright's ``wait_for_function`` compiles its predicate inside the
+    page, which that policy refuses now and then (when the page reloads as its service worker
+    takes over).  A page being replaced between two polls is polled again."""
+    import time
+
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if page.evaluate(function):
+                return
+        except PlaywrightError as e:
+            if "context was destroyed" not in str(e) and "navigat" not in str(e):
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_s} s in {page.url}: {function}")
+        time.sleep(0.1)
+
+
 def _pg_database_url() -> str:
     """A database of this test run on the PostgreSQL server, created on first use."""
     if "url" in _pg_state:

@@ -15,7 +15,7 @@ import pytest
 
 from browser.axe import axe_source, blocking_violations
 from browser.demo_vouchers import voucher_url
-from support import api_token, artifact_dir
+from support import api_token, artifact_dir, wait_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -225,8 +225,8 @@ def test_the_offline_till_passes_axe(served, chromium):
 
         _sign_in(page, url, "cashier")
         page.click("#confirm-shift")
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)  # a loaded machine
-        page.wait_for_function("caches.match('/till').then(r => r ? r.text() : '').then(t => t.includes('opened_at'))")
+        wait_in_page(page, "() => navigator.serviceWorker.controller !== null", timeout_s=30)  # a loaded machine
+        wait_in_page(page, "() => caches.match('/till').then(r => r ? r.text() : '').then(t => t.includes('opened_at'))")
         context.set_offline(True)
         page.reload()
         expect(page.locator("#net-state")).to_have_text("离线")

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from browser.demo_vouchers import voucher_url
-from support import artifact_dir
+from support import artifact_dir, wait_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -121,8 +121,8 @@ def test_a_registered_till_sells_offline_and_syncs_each_sale_once(served, chromi
 
         _sign_in(page, url, "cashier")
         page.click("#confirm-shift")
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
-        page.wait_for_function("caches.match('/till').then(r => r ? r.text() : '').then(t => t.includes('opened_at'))")
+        wait_in_page(page, "() => navigator.serviceWorker.controller !== null", timeout_s=30)
+        wait_in_page(page, "() => caches.match('/till').then(r => r ? r.text() : '').then(t => t.includes('opened_at'))")
         expect(page.locator("#offline-meals")).to_have_text("离线名额 5")
 
         sales_before = _rows(app, "SELECT COUNT(*) FROM sales")[0][0]

@@ -11,7 +11,7 @@ from browser.demo_vouchers import voucher_url
 from browser.test_till_offline_selling import SET_MEAL, TABLET, _offline_sales, _register_the_tablet, _rows, _sell, \
     _sign_in, _synced
 from browser.test_till_offline_shell import till_server  # noqa: F401  (the fixture: a server that restarts)
-from support import artifact_dir
+from support import artifact_dir, wait_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -29,8 +29,8 @@ def test_with_the_server_stopped_the_till_sells_from_the_kit_and_syncs_each_sale
         _register_the_tablet(page, server.url)
         _sign_in(page, server.url, "cashier")
         page.click("#confirm-shift")
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
-        page.wait_for_function("caches.match('/till').then(r => r ? r.text() : '').then(t => t.includes('opened_at'))")
+        wait_in_page(page, "() => navigator.serviceWorker.controller !== null", timeout_s=30)
+        wait_in_page(page, "() => caches.match('/till').then(r => r ? r.text() : '').then(t => t.includes('opened_at'))")
         expect(page.locator("#offline-meals")).to_have_text("离线名额 5")
         sales_before = _rows(app, "SELECT COUNT(*) FROM sales")[0][0]
 

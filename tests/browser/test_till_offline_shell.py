@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from browser.demo_vouchers import voucher_url
-from support import artifact_dir, build_app
+from support import artifact_dir, build_app, wait_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -80,9 +80,9 @@ def _open_till(page, url: str, username: str):
     page.wait_for_url("**/till")
     page.click("#confirm-shift")
     expect(page.locator("#shift-overlay")).to_be_hidden()
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+    wait_in_page(page, "() => navigator.serviceWorker.controller !== null", timeout_s=30)
     # The kept copy is the page with the shift open (the page asks for a fresh copy then).
-    page.wait_for_function("caches.match('/till').then(r => r ? r.text() : '').then(t => t.includes('opened_at'))")
+    wait_in_page(page, "() => caches.match('/till').then(r => r ? r.text() : '').then(t => t.includes('opened_at'))")
     expect(page.locator("#net-state")).to_have_text("在线")
     expect(page.locator("#offline-unavailable")).to_be_hidden()
 

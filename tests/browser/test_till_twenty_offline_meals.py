@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from browser.test_till_offline_selling import SET_MEAL, TABLET, _offline_sales, _register_the_tablet, _sign_in
-from support import api_token, artifact_dir
+from support import api_token, artifact_dir, wait_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -110,8 +110,8 @@ def test_twenty_meals_sold_offline_are_recorded_once_and_reported_right(served, 
         _register_the_tablet(page, url)
         _sign_in(page, url, "cashier")
         page.click("#confirm-shift")
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)  # a loaded machine
-        page.wait_for_function("caches.match('/till').then(r => r ? r.text() : '').then(t => t.includes('opened_at'))")
+        wait_in_page(page, "() => navigator.serviceWorker.controller !== null", timeout_s=30)  # a loaded machine
+        wait_in_page(page, "() => caches.match('/till').then(r => r ? r.text() : '').then(t => t.includes('opened_at'))")
         expect(page.locator("#offline-meals")).to_have_text("离线名额 5")
 
         context.set_offline(True)
